@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from resight.catalog.models import Platform, Product
+from resight.errors import NotFound
+
+CATEGORY_SEPARATOR = " > "
+
+
+def get_product(session: Session, product_id: int) -> Product:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"product {product_id} not found")
+    return product
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_products(
+    session: Session,
+    *,
+    store_id: int | None = None,
+    marketplace: Platform | None = None,
+    sku: str | None = None,
+    category: str | None = None,
+    q: str | None = None,
+    after_id: int | None = None,
+    limit: int,
+) -> list[Product]:
+    """Products by id; `category` matches the category and its subcategories."""
+    query = select(Product).order_by(Product.id).limit(limit)
+    if store_id is not None:
+        query = query.where(Product.store_id == store_id)
+    if marketplace is not None:
+        query = query.where(Product.marketplace == marketplace)
+    if sku is not None:
+        query = query.where(Product.sku == sku)
+    if category is not None:
+        query = query.where(
+            or_(
+                Product.category == category,
+                Product.category.like(_escape_like(category + CATEGORY_SEPARATOR) + "%", escape="\\"),
+            )
+        )
+    if q:
+        pattern = "%" + _escape_like(q.lower()) + "%"
+        query = query.where(
+            or_(
+                func.lower(Product.title).like(pattern, escape="\\"),
+                func.lower(Product.brand).like(pattern, escape="\\"),
+                func.lower(Product.sku).like(pattern, escape="\\"),
+                func.lower(Product.external_id).like(pattern, escape="\\"),
+            )
+        )
+    if after_id is not None:
+        query = query.where(Product.id > after_id)
+    return list(session.scalars(query))

@@ -1,0 +1,115 @@
+"""The `resight` command."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+
+from resight.audit.service import SYSTEM, verify_chain
+from resight.config import Settings
+from resight.db import make_engine, make_session_factory, transaction
+from resight.errors import ResightError
+from resight.migrations import runner
+from resight.users import service as users_service
+from resight.users.models import Role
+
+app = typer.Typer(help="ReSight: retail intelligence for Indian marketplace sellers.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="Inspect the audit trail.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+
+
+def _engine() -> Engine:
+    return make_engine(Settings().database_url)
+
+
+@app.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    engine = _engine()
+    try:
+        runner.upgrade(engine)
+        typer.echo(f"database at revision {runner.current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+) -> None:
+    """Serve the API (and the dashboard) with uvicorn. Never adds data by itself."""
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(
+        "resight.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="Login name.")],
+    password: Annotated[str, typer.Option(help="At least 8 characters.", prompt=True, hide_input=True)],
+    role: Annotated[Role, typer.Option(help="viewer, merchandiser or admin.")] = Role.viewer,
+) -> None:
+    """Create a user."""
+    if len(password) < 8:
+        raise typer.BadParameter("password must have at least 8 characters")
+    engine = _engine()
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            user = users_service.create_user(session, SYSTEM, username, password, role)
+        typer.echo(f"created {user.role.value} {user.username!r} (id {user.id})")
+    except ResightError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+@users_app.command("ensure-admin")
+def users_ensure_admin(username: Annotated[str, typer.Option(help="Login name.")] = "admin") -> None:
+    """Create an admin with a random password if there is no admin yet; print the password once."""
+    engine = _engine()
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            if users_service.any_admin_exists(session):
+                typer.echo("an admin account exists already")
+                return
+            password = secrets.token_urlsafe(12)
+            users_service.create_user(session, SYSTEM, username, password, Role.admin)
+        typer.echo("=" * 60)
+        typer.echo("Created the first admin. Note the password: it is shown only once.")
+        typer.echo(f"  username: {username}")
+        typer.echo(f"  password: {password}")
+        typer.echo("=" * 60)
+    finally:
+        engine.dispose()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; exit 1 naming the first broken link."""
+    engine = _engine()
+    try:
+        with make_session_factory(engine)() as session:
+            broken = verify_chain(session)
+    finally:
+        engine.dispose()
+    if broken is not None:
+        typer.echo(f"audit chain broken at seq {broken.seq}: {broken.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo("audit chain intact")

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from resight.catalog.models import Platform
+from resight.db import Base, BigIntId, UTCDateTime, utcnow
+
+
+class EventType(enum.StrEnum):
+    view = "view"
+    click = "click"
+    add_to_cart = "add_to_cart"
+    order = "order"
+    cancellation = "cancellation"
+    return_ = "return"
+
+
+class Event(Base):
+    """One customer interaction or order line, as reported by a marketplace."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        # A marketplace's own id for the event (order line, traffic bucket) makes re-sends harmless.
+        UniqueConstraint("store_id", "event_type", "external_id"),
+        Index("ix_events_product_time", "product_id", "event_time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
+    event_type: Mapped[EventType] = mapped_column(
+        Enum(EventType, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    revenue_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="SET NULL"), index=True
+    )
+
+
+class ProductHourlyMetrics(Base):
+    """Per product, per UTC hour totals, kept in step with events in the ingestion transaction."""
+
+    __tablename__ = "product_hourly_metrics"
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    hour_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    gmv_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancellations: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    returns: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AlertStatus(enum.StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    subject_type: Mapped[str | None] = mapped_column(String(50))
+    subject_id: Mapped[str | None] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[AlertStatus] = mapped_column(
+        Enum(AlertStatus, native_enum=False, length=16), default=AlertStatus.open, index=True
+    )
+    # Set while the alert is open and cleared when it resolves: one open alert per condition.
+    open_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
