@@ -43,5 +43,5 @@ def test_upgrade_downgrade_upgrade(fresh_engine: Engine) -> None:
     runner.downgrade(fresh_engine, "base")
     assert set(inspect(fresh_engine).get_table_names()) <= {"alembic_version"}
     runner.upgrade(fresh_engine)
-    assert runner.current_revision(fresh_engine) == runner.head_revision()
+    assert runner.current_revisions(fresh_engine) == runner.head_revisions()
     assert set(Base.metadata.tables) <= set(inspect(fresh_engine).get_table_names())

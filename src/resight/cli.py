@@ -33,7 +33,7 @@ def init_db() -> None:
     engine = _engine()
     try:
         runner.upgrade(engine)
-        typer.echo(f"database at revision {runner.current_revision(engine)}")
+        typer.echo(f"database at revision {', '.join(sorted(runner.current_revisions(engine)))}")
     finally:
         engine.dispose()
 
@@ -113,3 +113,18 @@ def audit_verify() -> None:
         typer.echo(f"audit chain broken at seq {broken.seq}: {broken.reason}", err=True)
         raise typer.Exit(1)
     typer.echo("audit chain intact")
+
+
+def _register_domain_commands() -> None:
+    from resight.events import cli as events_cli
+    from resight.integrations import cli as integrations_cli
+    from resight.ml import cli as ml_cli
+    from resight.realtime import cli as realtime_cli
+    from resight.rules import cli as rules_cli
+    from resight.simulator import cli as simulator_cli
+
+    for module in (integrations_cli, events_cli, simulator_cli, ml_cli, rules_cli, realtime_cli):
+        module.register(app)
+
+
+_register_domain_commands()

@@ -20,7 +20,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     with engine.begin() as connection:
         config = alembic_config(engine.url.render_as_string(hide_password=False))
         config.attributes["connection"] = connection
@@ -38,18 +38,19 @@ class DatabaseNotMigrated(RuntimeError):
     pass
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def ensure_at_head(engine: Engine) -> None:
-    current, head = current_revision(engine), head_revision()
-    if current != head:
+    current, heads = current_revisions(engine), head_revisions()
+    if current != heads:
         raise DatabaseNotMigrated(
-            f"database is at revision {current or 'none'}, code expects {head}: run `resight init-db`"
+            f"database is at revision {sorted(current) or 'none'}, code expects {sorted(heads)}: "
+            "run `resight init-db`"
         )

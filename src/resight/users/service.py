@@ -168,7 +168,7 @@ def resolve_token(session: Session, token: str) -> Principal | None:
     ).first()
     if found is None:
         return None
-    row, user = found.tuple()
+    row, user = found
     if row.revoked_at is not None or not user.is_active:
         return None
     if row.expires_at is not None and row.expires_at <= now:

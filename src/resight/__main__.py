@@ -1,0 +1,3 @@
+from resight.cli import app
+
+app(prog_name="resight")

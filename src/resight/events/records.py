@@ -1,0 +1,23 @@
+"""What ingestion hands to the events domain: one normalised interaction or order line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from resight.catalog.models import Platform
+from resight.events.models import EventType
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    product_id: int
+    store_id: int
+    marketplace: Platform
+    event_type: EventType
+    event_time: dt.datetime  # timezone-aware
+    quantity: int = 1
+    revenue_paise: int = 0
+    # The marketplace's own id (order line, return id, traffic bucket): a repeat is ignored.
+    external_id: str | None = None
+    delivery_id: int | None = None

@@ -1,0 +1,3 @@
+from tests.access import Access
+
+ACCESS: list[Access] = []
