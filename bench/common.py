@@ -38,7 +38,7 @@ class Stats:
 
 def stats(seconds: Sequence[float]) -> Stats:
     ordered = sorted(seconds)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return Stats(len(ordered), statistics.median(ordered) * 1000, p99 * 1000)
 
 

@@ -6,8 +6,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Integer, case, delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, Integer, case, delete, func, insert, literal, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from resight.dialect import hour_floor, upsert_insert
 from resight.events.models import Event, EventType, ProductHourlyMetrics
@@ -72,7 +72,7 @@ def add_to_rollups(session: Session, events: Iterable[NewEvent]) -> None:
     session.execute(statement, rows)
 
 
-def _sum_if(kind: EventType, value: object) -> object:
+def _sum_if(kind: EventType, value: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((Event.event_type == kind, value), else_=0)), 0)
 
 
@@ -83,8 +83,8 @@ def rebuild_rollups(session: Session, since: dt.datetime | None = None) -> int:
     if start is not None:
         clear = clear.where(ProductHourlyMetrics.hour_start >= start)
     session.execute(clear)
-    hour = hour_floor(session, Event.event_time).label("hour_start")
-    one = func.cast(1, Integer)
+    hour = hour_floor(session, Event.__table__.c.event_time).label("hour_start")
+    one: ColumnElement[int] = literal(1, Integer)
     select_rows = select(
         Event.product_id,
         hour,
@@ -106,4 +106,5 @@ def rebuild_rollups(session: Session, since: dt.datetime | None = None) -> int:
     result = session.execute(
         insert(ProductHourlyMetrics).from_select(["product_id", "hour_start", *COUNTERS], select_rows)
     )
+    assert isinstance(result, CursorResult)
     return result.rowcount or 0
