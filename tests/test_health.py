@@ -1,6 +1,14 @@
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from resight import __version__
+from resight.app import create_app
+from resight.config import Settings
+from resight.migrations.runner import DatabaseNotMigrated
 
 
 def test_health_reports_ok(client: TestClient) -> None:
@@ -28,3 +36,22 @@ def test_unknown_path_is_json_404(client: TestClient) -> None:
     response = client.get("/no-such-thing")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+def test_server_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:
+    settings = Settings(DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}", RESIGHT_SECRET_KEY="k" * 40)
+    with pytest.raises(DatabaseNotMigrated, match="resight init-db"), TestClient(create_app(settings)):
+        pass
+
+
+def test_cors_allows_only_configured_origins(engine: Engine, session_factory: sessionmaker[Session]) -> None:
+    settings = Settings(RESIGHT_CORS_ORIGINS="https://seller.example", RESIGHT_SECRET_KEY="k" * 40)
+    with TestClient(create_app(settings, engine=engine, session_factory=session_factory)) as client:
+        allowed = client.options(
+            "/products", headers={"Origin": "https://seller.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert allowed.headers.get("access-control-allow-origin") == "https://seller.example"
+        refused = client.options(
+            "/products", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert "access-control-allow-origin" not in refused.headers
