@@ -19,6 +19,8 @@ class Access:
     path: str  # the route's path template, as FastAPI declares it
     minimum: Role | None
     example: str | None = None  # a concrete path to call; defaults to `path` with ids set to 1
+    # A POST that only reads (e.g. POST /rank takes its query as a JSON body).
+    reads_only: bool = False
 
     @property
     def url(self) -> str:

@@ -11,11 +11,12 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,14 +66,27 @@ def engine(database_url: str) -> Iterator[Engine]:
     db_engine.dispose()
 
 
+def _begin_explicitly(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
+        driver: Any = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        if driver is not None:
+            # pysqlite begins a transaction only before DML, so a SAVEPOINT issued first would become
+            # the outermost transaction and its RELEASE would commit the test's data. Begin explicitly.
+            driver.isolation_level = None
+            event.listen(conn, "begin", _begin_explicitly)
         outer = conn.begin()
         try:
             yield conn
         finally:
             outer.rollback()
+            if driver is not None:
+                event.remove(conn, "begin", _begin_explicitly)
+                driver.isolation_level = ""
 
 
 @pytest.fixture
@@ -95,6 +109,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         DATABASE_URL=database_url,
         RESIGHT_SECRET_KEY="test-secret-key-" + "x" * 32,
         RESIGHT_SECRET_KEY_FILE=tmp_path / "secret",
+        # Tests run scoring cycles themselves (the loop would share the test's connection).
+        RESIGHT_SCORING_ENABLED=False,
+        RESIGHT_MODELS_DIR=tmp_path / "models",
     )
 
 

@@ -21,6 +21,7 @@ def test_health_reports_ok(client: TestClient) -> None:
         "database": "ok",
         "model_version": None,
         "last_scored_at": None,
+        "model_problem": None,
     }
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-request-id"]

@@ -14,10 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from resight import __version__
 from resight.api import mount_routes
 from resight.config import Settings
+from resight.dashboard import mount_dashboard
 from resight.db import make_engine, make_session_factory
 from resight.errors import install_database_error_handler, install_error_handlers
 from resight.middleware import RequestIdMiddleware
 from resight.migrations.runner import ensure_at_head
+from resight.ml.worker import ml_running
+from resight.ratelimit import RateLimiter
+from resight.realtime.feeds import running_in_app as realtime_running
 
 log = logging.getLogger("resight")
 
@@ -41,7 +45,9 @@ def create_app(
         app.state.session_factory = session_factory or make_session_factory(db_engine)
         app.state.secret_key = settings.resolved_secret_key()
         try:
-            yield
+            async with realtime_running(app, settings):  # sets app.state.hub
+                async with ml_running(app, settings):  # model store, scoring loop
+                    yield
         finally:
             if own_engine:
                 db_engine.dispose()
@@ -53,6 +59,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, window_seconds=60)
+    app.state.webhook_limiter = RateLimiter(settings.webhook_requests_per_minute, window_seconds=60)
     install_error_handlers(app)
     install_database_error_handler(app)
 
@@ -66,4 +74,5 @@ def create_app(
             allow_credentials=False,
         )
     mount_routes(app)
+    mount_dashboard(app)
     return app

@@ -56,6 +56,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Live updates are serialised once and fanned out; per-connection compression would redo
+        # that work per client and hold a zlib context per socket (docs/decisions/0801).
+        ws_per_message_deflate=False,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -32,7 +32,44 @@ class Settings(BaseSettings):
         default=Path(".resight-secret-key"), validation_alias="RESIGHT_SECRET_KEY_FILE"
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0, validation_alias="RESIGHT_MAX_BODY_BYTES")
+    # Seller-panel report uploads (POST /integrations/{platform}/import): a month of orders runs to MBs.
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, gt=0, validation_alias="RESIGHT_MAX_IMPORT_BYTES")
     log_level: str = Field(default="info", validation_alias="RESIGHT_LOG_LEVEL")
+    # After POST /stores/{id}/rotate-secret the old webhook secret stays valid this long.
+    webhook_secret_grace_hours: float = Field(
+        default=24.0, ge=0, validation_alias="RESIGHT_WEBHOOK_SECRET_GRACE_HOURS"
+    )
+    # Alert thresholds (events/alerts.py, docs/metrics.md).
+    alert_ratio_drop_pct: float = Field(default=30.0, gt=0, validation_alias="RESIGHT_ALERT_RATIO_DROP_PCT")
+    alert_min_views: int = Field(default=200, ge=1, validation_alias="RESIGHT_ALERT_MIN_VIEWS")
+    alert_rank_drop: int = Field(default=10, ge=1, validation_alias="RESIGHT_ALERT_RANK_DROP")
+    alert_low_stock_days: float = Field(default=7.0, gt=0, validation_alias="RESIGHT_ALERT_LOW_STOCK_DAYS")
+    alert_top_k: int = Field(default=20, ge=1, validation_alias="RESIGHT_ALERT_TOP_K")
+    login_attempts_per_minute: int = Field(
+        default=10, gt=0, validation_alias="RESIGHT_LOGIN_ATTEMPTS_PER_MINUTE"
+    )
+    # Webhook deliveries per minute, counted per store and per source address (429 beyond).
+    webhook_requests_per_minute: int = Field(
+        default=60_000, gt=0, validation_alias="RESIGHT_WEBHOOK_REQUESTS_PER_MINUTE"
+    )
+
+    # Live updates (WebSocket /ws): see docs/realtime.md.
+    ws_queue_size: int = Field(default=256, ge=1, validation_alias="RESIGHT_WS_QUEUE_SIZE")
+    ws_heartbeat_seconds: float = Field(default=15.0, gt=0, validation_alias="RESIGHT_WS_HEARTBEAT_SECONDS")
+    ws_client_timeout_seconds: float = Field(
+        default=60.0, gt=0, validation_alias="RESIGHT_WS_CLIENT_TIMEOUT_SECONDS"
+    )
+    realtime_debounce_seconds: float = Field(
+        default=0.25, ge=0, validation_alias="RESIGHT_REALTIME_DEBOUNCE_SECONDS"
+    )
+
+    # The ML engine (docs/MODEL.md).
+    models_dir: Path = Field(default=Path("models"), validation_alias="RESIGHT_MODELS_DIR")
+    scoring_enabled: bool = Field(default=True, validation_alias="RESIGHT_SCORING_ENABLED")
+    scoring_debounce_seconds: float = Field(
+        default=1.0, ge=0, validation_alias="RESIGHT_SCORING_DEBOUNCE_SECONDS"
+    )
+    rank_by: Literal["gmv", "orders"] = Field(default="gmv", validation_alias="RESIGHT_RANK_BY")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

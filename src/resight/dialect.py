@@ -22,3 +22,20 @@ def hour_floor(session: Session, column: ColumnElement[Any]) -> ColumnElement[An
         return func.date_trunc("hour", column)
     # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff'; match it exactly.
     return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), column)
+
+
+def ist_hour_floor(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The UTC instant at which the IST hour containing a UTC timestamp column begins (hh:30 UTC)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # date_bin works on absolute instants, whatever the session's TimeZone setting is.
+        return func.date_bin(
+            literal_column("interval '1 hour'"),
+            column,
+            literal_column("timestamptz '2000-01-01 00:30:00+00'"),
+        )
+    # IST is UTC+05:30 with no daylight saving: shift by 30 minutes, truncate, shift back.
+    return func.strftime(
+        literal_column("'%Y-%m-%d %H:%M:%S.000000'"),
+        func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), column, literal_column("'+30 minutes'")),
+        literal_column("'-30 minutes'"),
+    )

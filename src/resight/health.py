@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from resight import __version__
-from resight.ml.service import last_scored_at, serving_model_version
+from resight.ml.service import last_scored_at, model_health, serving_model_version
 
 router = APIRouter(tags=["health"])
 
@@ -24,6 +24,9 @@ class Health(BaseModel):
     database: Literal["ok", "unavailable"]
     model_version: str | None
     last_scored_at: dt.datetime | None
+    # Set when the registry's serving model cannot be loaded (missing or corrupt artifact): the
+    # scorer keeps the last good model, named here, in service.
+    model_problem: str | None = None
 
 
 @router.get(
@@ -44,6 +47,7 @@ def health(request: Request) -> Health | JSONResponse | RedirectResponse:
             session.execute(text("SELECT 1"))
             model_version = serving_model_version(session)
             scored_at = last_scored_at(session)
+            model_problem = model_health(request.app, session)
     except SQLAlchemyError:
         body = Health(
             status="degraded",
@@ -54,5 +58,10 @@ def health(request: Request) -> Health | JSONResponse | RedirectResponse:
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=503, headers={"Retry-After": "5"})
     return Health(
-        status="ok", version=__version__, database="ok", model_version=model_version, last_scored_at=scored_at
+        status="degraded" if model_problem else "ok",
+        version=__version__,
+        database="ok",
+        model_version=model_version,
+        last_scored_at=scored_at,
+        model_problem=model_problem,
     )

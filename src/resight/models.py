@@ -6,6 +6,7 @@ from resight.events import models as events_models
 from resight.integrations import models as integrations_models
 from resight.ml import models as ml_models
 from resight.rules import models as rules_models
+from resight.simulator import models as simulator_models
 from resight.users import models as users_models
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "integrations_models",
     "ml_models",
     "rules_models",
+    "simulator_models",
     "users_models",
 ]

@@ -140,3 +140,22 @@ def test_role_change_is_audited_with_old_and_new_values(client: TestClient, db: 
     assert row.old_value["role"] == "viewer"
     assert row.new_value["role"] == "merchandiser"
     assert row.actor_type == "user"
+
+
+def test_login_attempts_are_rate_limited(client: TestClient, db: Session) -> None:
+    user = make_user(db)
+    limit = client.app.state.settings.login_attempts_per_minute  # type: ignore[attr-defined]
+    for _ in range(limit):
+        assert (
+            client.post(
+                "/auth/token", data={"username": user.username, "password": "wrong-guess"}
+            ).status_code
+            == 401
+        )
+    blocked = client.post("/auth/token", data={"username": user.username, "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) >= 1
+    assert "too many login attempts" in blocked.json()["detail"]
+    # Another account from the same address is not locked out by this one's attempts.
+    other = make_user(db)
+    _login(client, other.username)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
@@ -11,6 +11,7 @@ from resight.audit.service import Actor, record
 from resight.deps import AdminDep, RequestIdDep, SessionDep, SettingsDep, ViewerDep
 from resight.errors import Unauthorized
 from resight.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_id_cursor, page_of
+from resight.ratelimit import RateLimiter
 from resight.users import service
 from resight.users.models import ApiToken, Role, TokenKind, User
 from resight.users.schemas import (
@@ -28,13 +29,21 @@ router = APIRouter(tags=["users"])
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    responses={429: {"description": "Too many login attempts for this username from this address."}},
+)
 def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     request_id: RequestIdDep,
 ) -> TokenResponse:
+    limiter: RateLimiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "unknown"
+    limiter.hit(f"{client}|{form.username.lower()}", "login attempts")
     user = service.authenticate(session, form.username, form.password)
     if user is None:
         raise Unauthorized("Incorrect username or password")
