@@ -109,6 +109,8 @@ class Product(Base):
     stock_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     details_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Buy-box price, lowest competing price and sales rank (added by migration integrations_0001).
+    market_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 

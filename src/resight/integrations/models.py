@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resight.catalog.models import Platform
@@ -43,3 +43,14 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     records_applied: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoreRejection(Base):
+    """Refused deliveries per store (401, 413, 400), counted without storing anything they sent."""
+
+    __tablename__ = "store_rejections"
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_reason: Mapped[str | None] = mapped_column(String(200))

@@ -10,8 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from resight.catalog.models import ListingStatus
+from resight.catalog.models import ListingStatus, Platform
 from resight.events.models import EventType
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRef:
+    """The authenticated store as adapters see it (not an ORM object: it is cached across sessions)."""
+
+    id: int
+    platform: Platform
+    name: str
+    seller_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,9 @@ class ProductUpdate:
     buybox_price_paise: int | None = None
     lowest_competitor_price_paise: int | None = None
     sales_rank: int | None = None
+    # The payload names the item only by its marketplace id (ASIN): `sku` holds that id and the
+    # product is found by external_id (or created with sku = external_id until a payload names its SKU).
+    by_external_id: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,9 @@ class EventRecord:
     quantity: int = 1
     revenue_paise: int = 0
     external_id: str | None = None  # order line id, return id, traffic bucket id: makes repeats harmless
+    by_external_id: bool = False  # `sku` holds the marketplace item id (ASIN), as in ProductUpdate
+    # The payload carries no price (Amazon ORDER_CHANGE): revenue = quantity x the product's price.
+    revenue_from_price: bool = False
 
 
 @dataclass(slots=True)

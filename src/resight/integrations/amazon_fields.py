@@ -1,0 +1,97 @@
+"""Reading Amazon SP-API notification fields whatever their key case (PascalCase or camelCase)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from resight.india import rupees_to_paise
+from resight.integrations.records import NormalizationError
+
+AMAZON_IN = "A21TJRUUN4KGV"
+MAX_SKU = 200
+MAX_EXTERNAL_ID = 100
+
+
+def obj(value: Any, what: str) -> dict[str, Any]:
+    """A JSON object with its keys lower-cased, so `Payload` and `payload` read the same."""
+    if not isinstance(value, dict):
+        raise NormalizationError(f"{what} must be a JSON object")
+    return {str(key).lower(): item for key, item in value.items()}
+
+
+def opt_obj(value: Any, what: str) -> dict[str, Any]:
+    return {} if value is None else obj(value, what)
+
+
+def objects(value: Any, what: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NormalizationError(f"{what} must be a JSON array")
+    return [obj(item, f"{what}[{index}]") for index, item in enumerate(value)]
+
+
+def text(value: Any, what: str, *, limit: int = MAX_SKU) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise NormalizationError(f"{what} is missing or not a string")
+    stripped: str = value.strip()
+    if len(stripped) > limit:
+        raise NormalizationError(f"{what} is longer than {limit} characters")
+    return stripped
+
+
+def opt_text(value: Any, what: str, *, limit: int = MAX_EXTERNAL_ID) -> str | None:
+    return None if value is None or value == "" else text(value, what, limit=limit)
+
+
+def time(value: Any, what: str) -> dt.datetime:
+    if not isinstance(value, str):
+        raise NormalizationError(f"{what} is missing or not an ISO 8601 date-time")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise NormalizationError(f"{what} is not an ISO 8601 date-time: {value!r}") from exc
+    if moment.tzinfo is None:
+        raise NormalizationError(f"{what} has no time zone: {value!r}")
+    return moment.astimezone(dt.UTC)
+
+
+def opt_time(value: Any, what: str) -> dt.datetime | None:
+    return None if value is None else time(value, what)
+
+
+def integer(value: Any, what: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise NormalizationError(f"{what} is missing or not a whole number")
+    if isinstance(value, Decimal) and value != value.to_integral_value():
+        raise NormalizationError(f"{what} is not a whole number: {value}")
+    number = int(value)
+    if number < minimum:
+        raise NormalizationError(f"{what} must be at least {minimum}, got {number}")
+    return number
+
+
+def amount_paise(value: Any, what: str) -> int:
+    """A number in major units (rupees) to integer minor units (paise), exactly."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
+        raise NormalizationError(f"{what} is not an amount")
+    try:
+        paise = rupees_to_paise(value if not isinstance(value, float) else repr(value))
+    except ValueError as exc:
+        raise NormalizationError(f"{what}: {exc}") from exc
+    if paise < 0:
+        raise NormalizationError(f"{what} is negative")
+    return paise
+
+
+def money_paise(value: Any, what: str) -> int | None:
+    """Amazon money `{Amount, CurrencyCode}` to paise. ReSight does no currency conversion: amounts
+    are taken in the store's marketplace currency (INR on Amazon.in)."""
+    if value is None:
+        return None
+    money = obj(value, what)
+    if money.get("amount") is None:
+        return None
+    return amount_paise(money["amount"], f"{what}.Amount")

@@ -1,0 +1,215 @@
+"""One webhook request, end to end: store, size limit, credentials, JSON, then the inbox.
+
+Refusals (401, 413, 400, 422) store nothing the sender sent; they are counted against the store
+when the store is known. Everything else is written to the inbox and applied in one transaction
+that commits before the 2xx is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from resight.catalog.models import Platform
+from resight.config import Settings
+from resight.db import transaction
+from resight.errors import BadRequest, PayloadTooLarge, ResightError, Unprocessable
+from resight.integrations import inbox, pipeline
+from resight.integrations.credentials import CredentialCache, DeliveryRefused
+from resight.integrations.models import DeliveryStatus
+from resight.integrations.records import StoreRef
+from resight.integrations.signatures import fernet_for
+from resight.ratelimit import RateLimiter
+from resight.realtime.feeds import announce_ingested
+
+T = TypeVar("T")
+KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent")
+MAX_DELIVERY_ID = 200
+_setup_lock = threading.Lock()
+
+
+MAX_GROUP = 512
+IDLE_SECONDS = 5.0
+
+
+class Ingestion:
+    """Per-app state of the webhook path: the credential cache and the writer thread.
+
+    One thread performs every ingestion write. Deliveries that arrive while it is busy are
+    committed together as one group (each still durable before its 2xx: a request is answered only
+    after its group commits). SQLite has one writer at a time anyway; queueing here is much cheaper
+    than many threads polling its busy handler, and a group costs a handful of statements.
+    """
+
+    def __init__(self, cache: CredentialCache, factory: sessionmaker[Session]) -> None:
+        self.cache = cache
+        self.factory = factory
+        self._queue: queue.SimpleQueue[tuple[Any, Future[Any]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running = False
+
+    def _submit(self, item: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            self._queue.put((item, future))
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="resight-ingestion-writer", daemon=True).start()
+        return future
+
+    def deliver(self, incoming: inbox.Incoming) -> Future[inbox.Receipt]:
+        return self._submit(incoming)
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in its own transaction on the writer thread (blocking the caller)."""
+        result: T = self._submit(work).result()
+        return result
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._running = False
+                        return
+                continue
+            batch = [first]
+            while len(batch) < MAX_GROUP:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            deliveries = [(item, future) for item, future in batch if isinstance(item, inbox.Incoming)]
+            if deliveries:
+                self._deliver_group(deliveries)
+            for work, future in batch:
+                if not isinstance(work, inbox.Incoming):
+                    self._call(work, future)
+
+    def _deliver_group(self, group: list[tuple[inbox.Incoming, Future[Any]]]) -> None:
+        try:
+            with transaction(self.factory) as session:
+                receipts = inbox.receive_many(session, [incoming for incoming, _ in group])
+        except BaseException as exc:
+            if len(group) == 1:
+                group[0][1].set_exception(exc)
+                return
+            # One delivery's unexpected failure must not fail the others: each alone.
+            for incoming, future in group:
+                self._deliver_group([(incoming, future)])
+            return
+        for (_, future), receipt in zip(group, receipts, strict=True):
+            future.set_result(receipt)
+
+    def _call(self, work: Callable[[Session], Any], future: Future[Any]) -> None:
+        try:
+            with transaction(self.factory) as session:
+                result = work(session)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
+def ingestion(app: FastAPI) -> Ingestion:
+    state = getattr(app.state, "ingestion", None)
+    if state is None:
+        with _setup_lock:
+            state = getattr(app.state, "ingestion", None)
+            if state is None:
+                factory: sessionmaker[Session] = app.state.session_factory
+                state = Ingestion(CredentialCache(fernet_for(app.state.secret_key)), factory)
+                app.state.ingestion = state
+    assert isinstance(state, Ingestion)
+    return state
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        body = inbox.decode_body(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:  # json's C parser gives up on deep nesting ([[[[...]]]])
+        raise BadRequest("body is nested too deeply") from exc
+    if not isinstance(body, dict | list):
+        raise Unprocessable("body must be a JSON object (one event) or the batch form")
+    return body
+
+
+async def receive(request: Request, platform: Platform, store_param: int | None) -> inbox.Receipt:
+    state = ingestion(request.app)
+    settings: Settings = request.app.state.settings
+    cache, factory = state.cache, state.factory
+    headers = {
+        name: request.headers[name] for name in (*KEPT_HEADERS, "x-api-key") if name in request.headers
+    }
+    request_id = getattr(request.state, "request_id", None)
+    # Credentials come from the in-memory cache: the database is read only on a miss.
+    store_id = cache.store_id_for(factory, platform, store_param)
+    limit_webhooks(request, store_id)
+    keys = cache.keys(factory, store_id)
+    if keys is None or keys.store.platform is not platform:
+        raise DeliveryRefused(f"no {platform.value} store {store_id}", None)
+    try:
+        raw = await _read_body(request, settings.max_body_bytes)
+        store: StoreRef = cache.authenticate(factory, platform, store_id, headers, raw)
+        body = _decode(raw)
+        delivery_id = pipeline.derive_delivery_id(platform, headers.get("webhook-id"), body, raw)
+        if len(delivery_id) > MAX_DELIVERY_ID:
+            raise BadRequest(f"delivery id longer than {MAX_DELIVERY_ID} characters")
+    except ResightError as exc:
+        refused_store = exc.store_id if isinstance(exc, DeliveryRefused) else store_id
+        if refused_store is not None:
+            await asyncio.wrap_future(state._submit(_counter(refused_store, exc)))
+        raise
+    incoming = inbox.Incoming(
+        store=store,
+        delivery_id=delivery_id,
+        raw=raw,
+        body=body,
+        headers={name: value for name, value in headers.items() if name != "x-api-key"},
+        kind="batch" if pipeline.batch_items(body) is not None else "webhook",
+        request_id=request_id,
+        platform=platform,
+    )
+    receipt = await asyncio.wrap_future(state.deliver(incoming))
+    if receipt.status is DeliveryStatus.processed:
+        announce_ingested(request.app)  # committed: live KPIs for dashboards (debounced)
+    return receipt
+
+
+def limit_webhooks(request: Request, store_id: int) -> None:
+    """429 with Retry-After past RESIGHT_WEBHOOK_REQUESTS_PER_MINUTE, per store and per address."""
+    limiter: RateLimiter | None = getattr(request.app.state, "webhook_limiter", None)
+    if limiter is None:
+        return
+    limiter.hit(f"store:{store_id}", f"deliveries for store {store_id}")
+    limiter.hit(f"address:{request.client.host if request.client else 'unknown'}", "deliveries from you")
+
+
+def _counter(store_id: int, error: ResightError) -> Callable[[Session], None]:
+    reason = f"{error.status_code}: {error.detail}"
+    return lambda session: inbox.count_rejection(session, store_id, reason)
