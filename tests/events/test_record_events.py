@@ -60,14 +60,19 @@ def test_repeated_external_ids_are_stored_once_and_rollups_match_a_rebuild(db: S
     assert db.scalar(select(func.count()).select_from(Event)) == 4
     incremental = _rollup_rows(db)
     hours = [row[1] for row in incremental]
+    # IST-hour buckets start at hh:30 UTC; 18:25 UTC is 23:55 IST, the last hour of the IST day.
     assert hours == [
-        dt.datetime(2026, 11, 20, 18, tzinfo=dt.UTC),
-        dt.datetime(2026, 11, 20, 19, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 17, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 18, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 19, 30, tzinfo=dt.UTC),
     ]
     first_hour = dict(zip(COUNTERS, incremental[0][2:], strict=True))
     assert first_hour["views"] == 40
-    assert first_hour["orders"] == 1
-    assert first_hour["gmv_paise"] == 259_800
+    assert first_hour["orders"] == 0
+    second_hour = dict(zip(COUNTERS, incremental[1][2:], strict=True))
+    assert second_hour["orders"] == 2
+    assert second_hour["gmv_paise"] == 389_700
+    assert dict(zip(COUNTERS, incremental[2][2:], strict=True))["cancelled_paise"] == 129_900
 
     rebuild_rollups(db)
     db.expire_all()

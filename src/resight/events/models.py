@@ -58,7 +58,11 @@ class Event(Base):
 
 
 class ProductHourlyMetrics(Base):
-    """Per product, per UTC hour totals, kept in step with events in the ingestion transaction."""
+    """Per product, per IST hour totals, kept in step with events in the ingestion transaction.
+
+    `hour_start` is the UTC instant at which the IST hour begins (always hh:30 UTC), so IST days
+    and IST hours are exact unions of buckets (docs/decisions/0101-ist-hour-rollups.md).
+    """
 
     __tablename__ = "product_hourly_metrics"
 
@@ -76,6 +80,50 @@ class ProductHourlyMetrics(Base):
     returns: Mapped[int] = mapped_column(BigInteger, default=0)
     returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
     returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SegmentHourlyMetrics(Base):
+    """The same totals per IST hour per store and category: what whole-catalogue KPIs read.
+
+    A window's KPIs then cost hours x (store, category) pairs, not hours x products. An event is
+    attributed to the category its product had when the event was recorded.
+    """
+
+    __tablename__ = "segment_hourly_metrics"
+
+    hour_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(300), primary_key=True)
+    marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    gmv_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancellations: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    returns: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductStateCounts(Base):
+    """Active and out-of-stock products per store and category, now.
+
+    Kept exact by database triggers on `products` (migration events_0001), so every writer of
+    products (catalog, ingestion, imports, bulk SQL) keeps it in step without calling us, and
+    GET /metrics reads a few rows instead of counting the catalogue.
+    """
+
+    __tablename__ = "product_state_counts"
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(300), primary_key=True)
+    marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
+    active: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_of_stock: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AlertStatus(enum.StrEnum):
