@@ -40,7 +40,11 @@ class MlScore(Base):
     """The current score and rank of each product (one row per product, rewritten each cycle)."""
 
     __tablename__ = "ml_scores"
-    __table_args__ = (Index("ix_ml_scores_rank", "rank"),)
+    __table_args__ = (
+        Index("ix_ml_scores_rank", "rank"),
+        # What-if finds a new position with one seek on this index (ties broken by product id).
+        Index("ix_ml_scores_sort_key", "sort_key", "product_id"),
+    )
 
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     score: Mapped[float] = mapped_column(Float)
@@ -48,3 +52,7 @@ class MlScore(Base):
     previous_rank: Mapped[int | None] = mapped_column(Integer)
     model_version: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # The value the ranking is ordered by (descending) after rules; None for pinned or removed items.
+    sort_key: Mapped[float | None] = mapped_column(Float)
+    # Ids of the rules that placed or adjusted this product (pin, boosts, demotes), or None.
+    rules_applied: Mapped[list[int] | None] = mapped_column(JSON)

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from resight.catalog.models import Product
+from resight.errors import NotFound
+from resight.events.metrics_service import product_metrics
+from resight.india import paise_to_rupees
 from resight.ml.models import MlModel, MlScore, ModelStatus
+from resight.ml.registry import ModelStore
+from resight.ml.schemas import ItemOut, RankedItemOut, RankRequest, RankResponse, RuleRef
+from resight.ml.whatif import gmv_paise
+from resight.rules.models import Rule
 
 
 def serving_model_version(session: Session) -> str | None:
@@ -19,3 +29,121 @@ def serving_model_version(session: Session) -> str | None:
 
 def last_scored_at(session: Session) -> dt.datetime | None:
     return session.scalar(select(func.max(MlScore.computed_at)))
+
+
+def model_health(app: Any, session: Session) -> str | None:
+    """The model store's problem, if any (checking the registry first); None when all is well."""
+    store: ModelStore | None = getattr(app.state, "model_store", None)
+    if store is None:
+        return None
+    store.serving(session)
+    return store.problem
+
+
+def _rupees(paise: int | None) -> Decimal | None:
+    return None if paise is None else paise_to_rupees(paise)
+
+
+def _expected_gmv(score: float, price_paise: int | None) -> Decimal:
+    return paise_to_rupees(gmv_paise(score, price_paise or 0))
+
+
+def rule_refs(session: Session, ids: set[int]) -> dict[int, RuleRef]:
+    if not ids:
+        return {}
+    rules = session.scalars(select(Rule).where(Rule.id.in_(sorted(ids)))).all()
+    return {
+        r.id: RuleRef(id=r.id, kind=r.kind.value, scope=r.scope.value, scope_value=r.scope_value)
+        for r in rules
+    }
+
+
+def _category_match(category: str) -> ColumnElement[bool]:
+    path = category.strip()
+    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(
+        func.lower(Product.category) == path.lower(),
+        func.lower(Product.category).like(escaped.lower() + " > %", escape="\\"),
+    )
+
+
+def rank_items(session: Session, request: RankRequest) -> RankResponse:
+    conditions: list[ColumnElement[bool]] = [MlScore.rank.is_not(None)]
+    if request.marketplace is not None:
+        conditions.append(Product.marketplace == request.marketplace)
+    if request.category:
+        conditions.append(_category_match(request.category))
+    if request.brand:
+        conditions.append(func.lower(Product.brand) == request.brand.strip().lower())
+    joined = select(MlScore, Product).join(Product, Product.id == MlScore.product_id).where(*conditions)
+    total = session.scalar(
+        select(func.count())
+        .select_from(MlScore)
+        .join(Product, Product.id == MlScore.product_id)
+        .where(*conditions)
+    )
+    rows = session.execute(joined.order_by(MlScore.rank).offset(request.offset).limit(request.limit)).all()
+    refs = rule_refs(session, {i for score, _ in rows for i in (score.rules_applied or [])})
+    items = [
+        RankedItemOut(
+            id=product.id,
+            title=product.title,
+            marketplace=product.marketplace,
+            category=product.category,
+            brand=product.brand,
+            score=score.score,
+            expected_gmv=_expected_gmv(score.score, product.price_paise),
+            rank=score.rank or 0,
+            previous_rank=score.previous_rank,
+            rank_change=None if score.previous_rank is None else score.previous_rank - (score.rank or 0),
+            price=_rupees(product.price_paise),
+            stock=product.stock,
+            rules_applied=[refs[i] for i in (score.rules_applied or []) if i in refs],
+        )
+        for score, product in rows
+    ]
+    latest = session.execute(
+        select(MlScore.model_version, MlScore.computed_at).order_by(MlScore.computed_at.desc()).limit(1)
+    ).first()
+    return RankResponse(
+        items=items,
+        total=int(total or 0),
+        model_version=latest[0] if latest else None,
+        computed_at=latest[1] if latest else None,
+    )
+
+
+def item_view(session: Session, product_id: int, now: dt.datetime) -> ItemOut:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"product {product_id} not found")
+    score = session.get(MlScore, product_id)
+    ids = set(score.rules_applied or []) if score is not None else set()
+    refs = rule_refs(session, ids)
+    return ItemOut(
+        id=product.id,
+        title=product.title,
+        sku=product.sku,
+        marketplace=product.marketplace,
+        category=product.category,
+        brand=product.brand,
+        status=product.status.value,
+        price=_rupees(product.price_paise),
+        mrp=_rupees(product.mrp_paise),
+        stock=product.stock,
+        rating=product.rating,
+        rating_count=product.rating_count,
+        score=score.score if score else None,
+        expected_gmv=_expected_gmv(score.score, product.price_paise) if score else None,
+        rank=score.rank if score else None,
+        previous_rank=score.previous_rank if score else None,
+        rank_change=(
+            score.previous_rank - score.rank
+            if score and score.rank is not None and score.previous_rank is not None
+            else None
+        ),
+        model_version=score.model_version if score else None,
+        computed_at=score.computed_at if score else None,
+        rules_applied=[refs[i] for i in sorted(ids) if i in refs],
+        metrics=product_metrics(session, product_id, now),
+    )

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from resight.config import Settings
+from resight.ml.registry import LoadedModel, ModelStore
+from resight.ml.scoring import CycleResult, run_cycle
+from resight.ml.training import TrainingResult, train_and_register
+from tests.ml.world import SMALL, World, build_world
+
+
+@dataclass
+class Trained:
+    world: World
+    result: TrainingResult
+    store: ModelStore
+    now: dt.datetime
+
+    @property
+    def model(self) -> LoadedModel:
+        assert self.store.current is not None
+        return self.store.current
+
+    def cycle(self, db: Session, now: dt.datetime | None = None) -> CycleResult:
+        model = self.store.serving(db)
+        assert model is not None
+        return run_cycle(db, model, now or self.now)
+
+
+@pytest.fixture
+def trained(db: Session, settings: Settings) -> Trained:
+    world = build_world(db)
+    result = train_and_register(db, Path(settings.models_dir), config=SMALL, until=world.end)
+    store = ModelStore()
+    assert store.serving(db) is not None
+    return Trained(world, result, store, world.end + dt.timedelta(minutes=20))
+
+
+@pytest.fixture
+def ml_client(app: FastAPI, trained: Trained) -> Iterator[TestClient]:
+    """A client whose app serves the trained model, with one scoring cycle done."""
+    with TestClient(app, raise_server_exceptions=True) as test_client:
+        app.state.model_store = trained.store
+        yield test_client
