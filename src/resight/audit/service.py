@@ -8,9 +8,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import BigInteger, ColumnElement, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from resight.audit.models import AuditChainHead, AuditLog
@@ -127,6 +127,77 @@ def record(
     session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=digest))
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: Actor
+    action: str
+    entity_type: str
+    entity_id: str | int | None
+    old: Any = None
+    new: Any = None
+
+
+# Built once (record_many runs on the ingestion hot path). Bumping the head takes its lock.
+_HEAD = cast(Table, AuditChainHead.__table__)
+_BUMP_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + bindparam("n", type_=BigInteger))
+    .returning(_HEAD.c.seq, _HEAD.c.last_hash)
+)
+_SET_LAST_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("last_hash"))
+_INSERT_ROWS = insert(cast(Table, AuditLog.__table__))
+
+
+def record_many(session: Session, entries: Sequence[AuditEntry]) -> None:
+    """Append several rows with one chain-head update and one insert (high-volume writers such as
+    the webhook inbox); the chain is exactly what `record` called once per entry would write."""
+    if not entries:
+        return
+    head = session.execute(_BUMP_HEAD, {"n": len(entries)}).one()
+    created_at = utcnow()
+    prev_hash = head.last_hash
+    rows: list[dict[str, Any]] = []
+    for offset, entry in enumerate(entries):
+        seq = head.seq - len(entries) + 1 + offset
+        old_value, new_value = _jsonable(entry.old), _jsonable(entry.new)
+        entity = None if entry.entity_id is None else str(entry.entity_id)
+        digest = row_hash(
+            seq=seq,
+            prev_hash=prev_hash,
+            actor_type=entry.actor.type,
+            actor_id=entry.actor.id,
+            actor_name=entry.actor.name,
+            action=entry.action,
+            entity_type=entry.entity_type,
+            entity_id=entity,
+            old_value=old_value,
+            new_value=new_value,
+            request_id=entry.actor.request_id,
+            created_at=created_at,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "actor_type": entry.actor.type,
+                "actor_id": entry.actor.id,
+                "actor_name": entry.actor.name,
+                "action": entry.action,
+                "entity_type": entry.entity_type,
+                "entity_id": entity,
+                "old_value": old_value,
+                "new_value": new_value,
+                "request_id": entry.actor.request_id,
+                "created_at": created_at,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    session.execute(_INSERT_ROWS, rows)
+    session.execute(_SET_LAST_HASH, {"last_hash": prev_hash})
 
 
 @dataclass(frozen=True)
