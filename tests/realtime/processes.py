@@ -1,0 +1,138 @@
+"""Real `resight` processes for scale-out tests: a PostgreSQL database of their own, signed deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from standardwebhooks import Webhook
+
+ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_URL = os.environ.get(
+    "RESIGHT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("RESIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def services_available() -> bool:
+    import redis
+
+    try:
+        engine = create_engine(make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
+        with engine.connect():
+            pass
+        engine.dispose()
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except (OperationalError, redis.exceptions.ConnectionError, OSError):
+        return False
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """A database created for one test and dropped after it."""
+    url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+    name = f"resight_rt_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict[str, str], port: int | None = None) -> None:
+        self.port = port
+        self.popen = subprocess.Popen([sys.executable, "-m", "resight", *args], env=env, cwd=ROOT)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, deadline: float) -> None:
+        while True:
+            try:
+                if httpx.get(self.base + "/", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"resight did not start on port {self.port} (exit {self.popen.poll()})")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+@contextmanager
+def processes(env: dict[str, str], *, api: int, worker: bool) -> Iterator[list[Process]]:
+    """`api` separate `resight serve` processes (and `resight worker`), each on its own port."""
+    started: list[Process] = []
+    try:
+        for _ in range(api):
+            port = free_port()
+            started.append(Process(["serve", "--port", str(port)], env, port))
+        if worker:
+            started.append(Process(["worker"], env))
+        deadline = time.monotonic() + 180  # a bound for failure; a few seconds on a quiet machine
+        for process in started:
+            if process.port is not None:
+                process.wait_ready(deadline)
+        yield started
+    finally:
+        for process in started:
+            process.stop()
+
+
+def signed_myntra_order(secret: str, sku: str, line: str, rupees: int = 1299) -> tuple[bytes, dict[str, str]]:
+    now = dt.datetime.now(dt.UTC)
+    body = json.dumps(
+        {
+            "event_type": "order",
+            "event_time": now.isoformat(),
+            "order_id": f"O-{line}",
+            "order_line_id": line,
+            "seller_sku_code": sku,
+            "order_status": "CREATED",
+            "quantity": 1,
+            "final_amount": rupees,
+            "created_on": now.isoformat(),
+        }
+    ).encode()
+    message_id = f"msg_{secrets.token_hex(8)}"
+    signature = Webhook(secret).sign(message_id, now, body.decode())
+    headers = {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+    return body, headers
