@@ -58,7 +58,7 @@ def machine() -> str:
 
 @contextlib.contextmanager
 def running_server(
-    database_url: str, *, env: dict[str, str] | None = None, workers: int = 1
+    database_url: str, *, env: dict[str, str] | None = None, workers: int = 1, start_timeout: float = 60
 ) -> Iterator[str]:
     """`resight serve` on a free port against an already migrated database; yields its base URL."""
     port = free_port()
@@ -70,7 +70,7 @@ def running_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 if httpx.get(base + "/", timeout=1).status_code == 200:
