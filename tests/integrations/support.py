@@ -17,8 +17,9 @@ from standardwebhooks import Webhook
 from resight.users.models import Role
 from tests.factories import headers_for
 
-REPO = Path(__file__).resolve().parents[2]
-AMAZON_SCHEMAS = REPO.parent / "shared" / "reference" / "amazon-sp-api-notification-schemas"
+# Amazon's official notification schemas with their examples, copied unchanged (Apache 2.0, see
+# LICENSE and SOURCE.md there) so the suite needs nothing outside the repository.
+AMAZON_SCHEMAS = Path(__file__).resolve().parent / "amazon_reference"
 
 
 @dataclass
