@@ -83,8 +83,17 @@ def candidates_of(frame: RawFrame, keys: Floats) -> Candidates:
 def touched_rules(ranking: Ranking) -> dict[int, list[int]]:
     """Rules per ranked product, for the products whose place a rule changed (pinned, or a score
     moved by a boost or demote) — checking only those keeps this off the per-product path."""
-    touched = np.flatnonzero(ranking.pinned | (ranking.scores != ranking.model_scores))
-    return {int(ranking.product_ids[i]): list(ranking.rule_ids(int(i))) for i in touched}
+    touched = ranking.pinned | (ranking.scores != ranking.model_scores)
+    positions, rule_ids = ranking.rule_pairs()  # sorted by position, then rule id
+    keep = touched[positions]
+    positions, rule_ids = positions[keep], rule_ids[keep]
+    if positions.size == 0:
+        return {}
+    starts = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
+    bounds = np.r_[starts, positions.size].tolist()
+    ids = rule_ids.tolist()
+    product_ids = ranking.product_ids[positions[starts]].tolist()
+    return {product_id: ids[bounds[k] : bounds[k + 1]] for k, product_id in enumerate(product_ids)}
 
 
 def score_frame(model: LoadedModel, frame: RawFrame) -> Floats:
