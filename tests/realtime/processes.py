@@ -6,32 +6,24 @@ import datetime as dt
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import httpx2 as httpx
-from sqlalchemy import create_engine, text
+from bench.common import ROOT, free_port, stop_process, wait_until_serving
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from standardwebhooks import Webhook
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import _create_postgres_database, _drop_postgres_database
+
 POSTGRES_URL = os.environ.get(
     "RESIGHT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("RESIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def services_available() -> bool:
@@ -50,17 +42,11 @@ def services_available() -> bool:
 @contextmanager
 def scratch_postgres() -> Iterator[str]:
     """A database created for one test and dropped after it."""
-    url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
-    name = f"resight_rt_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url, name = _create_postgres_database(POSTGRES_URL)
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_postgres_database(POSTGRES_URL, name)
 
 
 class Process:
@@ -73,23 +59,10 @@ class Process:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, deadline: float) -> None:
-        while True:
-            try:
-                if httpx.get(self.base + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"resight did not start on port {self.port} (exit {self.popen.poll()})")
-            time.sleep(0.05)
+        wait_until_serving(self.base, self.popen, deadline)
 
     def stop(self) -> None:
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+        stop_process(self.popen, timeout=15)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-from bench.common import ROOT, free_port
+from bench.common import ROOT, free_port, stop_process, wait_until_serving
 from sqlalchemy import Engine
 from standardwebhooks import Webhook
 
@@ -55,29 +55,17 @@ class Server:
         )
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(self.base + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start (exit {self.popen.poll()}):\n{self.output()}")
-            time.sleep(0.05)
+        try:
+            wait_until_serving(self.base, self.popen, time.monotonic() + timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{self.output()}") from exc
 
     def kill9(self) -> None:
         self.popen.send_signal(signal.SIGKILL)
         self.popen.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        stop_process(self.popen)
         self._log.close()
 
     def output(self) -> str:
