@@ -12,11 +12,9 @@ import re
 import resource
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from standardwebhooks import Webhook
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.common import ROOT, free_port
+from bench.common import process_usage, started_server
 from resight.audit.service import SYSTEM
 from resight.db import make_engine, make_session_factory, transaction
 from resight.migrations import runner
@@ -62,35 +60,6 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS line")
-
-
-@contextlib.contextmanager
-def _server(database_url: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """One `resight serve` process; yields its base URL and pid (for /proc/<pid>/status)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "resight", "serve", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": database_url, "RESIGHT_LOG_LEVEL": "warning", **env},
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(base + "/", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start (exit {process.poll()})")
-            time.sleep(0.1)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _signed_order(secret: str, line: str) -> tuple[bytes, dict[str, str]]:
@@ -245,8 +214,9 @@ def run(quick: bool) -> str:
         database_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         token = _seed(database_url)
         env = {"RESIGHT_SECRET_KEY_FILE": str(Path(tmp) / "key")}
-        with _server(database_url, env) as (base, pid):
-            result = asyncio.run(_measure(base, pid, token, clients, deliveries))
+        with started_server(database_url, env=env, start_timeout=120) as server:
+            result = asyncio.run(_measure(server.base, server.process.pid, token, clients, deliveries))
+            peak_kib = process_usage(server.process.pid).peak_rss_kib
     verdict = "met" if result.p95_ms <= 1000 else "NOT met"
     return "\n".join(
         [
@@ -270,7 +240,8 @@ def run(quick: bool) -> str:
             f"- Connecting {clients:,} clients (token check and snapshot each): {result.connect_s:.1f} s.",
             f"- Server RSS {result.rss_before_kib / 1024:.1f} MiB → {result.rss_after_kib / 1024:.1f} MiB: "
             f"**{result.per_client_kib:.1f} KiB per client** "
-            "(permessage-deflate off, as `resight serve` runs).",
+            "(permessage-deflate off, as `resight serve` runs); "
+            f"the server's peak RSS over the whole run (VmHWM): {peak_kib / 1024:.1f} MiB.",
             f"- Machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         ]
     )

@@ -1,4 +1,5 @@
-"""Shared benchmark helpers: a real uvicorn on a free port, timing statistics, the machine."""
+"""Shared benchmark helpers: a real uvicorn on a free port, timing statistics, the machine, and what
+the servers a bench started used (peak RSS and CPU, read from /proc just before each is stopped)."""
 
 from __future__ import annotations
 
@@ -56,11 +57,65 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, {platform.system()}"
 
 
+@dataclass(frozen=True)
+class ProcessUsage:
+    """A process and its descendants: the largest peak RSS (VmHWM) among them and their CPU seconds."""
+
+    peak_rss_kib: int
+    cpu_seconds: float
+
+
+# Every server stopped through stop_process, in order: the harness reports them per section.
+SERVER_USAGE: list[ProcessUsage] = []
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        found.append(parent)
+        queue += children.get(parent, [])
+    return found
+
+
+def process_usage(pid: int) -> ProcessUsage:
+    """Peak RSS and CPU time so far of `pid` and every process below it (uvicorn's workers)."""
+    peak, ticks = 0, 0
+    for member in _descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ProcessUsage(peak, ticks / os.sysconf("SC_CLK_TCK"))
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    process: subprocess.Popen[bytes]
+
+
 @contextlib.contextmanager
 def running_server(
     database_url: str, *, env: dict[str, str] | None = None, workers: int = 1, start_timeout: float = 60
 ) -> Iterator[str]:
     """`resight serve` on a free port against an already migrated database; yields its base URL."""
+    with started_server(database_url, env=env, workers=workers, start_timeout=start_timeout) as server:
+        yield server.base
+
+
+@contextlib.contextmanager
+def started_server(
+    database_url: str, *, env: dict[str, str] | None = None, workers: int = 1, start_timeout: float = 60
+) -> Iterator[Server]:
+    """As running_server, yielding the process too (for /proc/<pid>/status readings)."""
     port = free_port()
     process_env = {**os.environ, "DATABASE_URL": database_url, "RESIGHT_LOG_LEVEL": "warning", **(env or {})}
     process = subprocess.Popen(
@@ -71,7 +126,7 @@ def running_server(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base, process, time.monotonic() + start_timeout)
-        yield base
+        yield Server(base, process)
     finally:
         stop_process(process)
 
@@ -90,9 +145,11 @@ def wait_until_serving(base: str, process: subprocess.Popen[bytes], deadline: fl
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds; what the process used
+    until then is appended to SERVER_USAGE."""
     if process.poll() is not None:
         return
+    SERVER_USAGE.append(process_usage(process.pid))
     process.terminate()
     try:
         process.wait(timeout=timeout)

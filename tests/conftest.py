@@ -117,7 +117,11 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> FastAPI:
-    return create_app(settings, engine=engine, session_factory=session_factory)
+    application = create_app(settings, engine=engine, session_factory=session_factory)
+    # The live feeds read on worker threads while the test goes on with its single-threaded
+    # connection: they get connections of their own (seeing committed data only).
+    application.state.feeds_session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+    return application
 
 
 @pytest.fixture

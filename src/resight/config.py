@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         default=1.0, ge=0, validation_alias="RESIGHT_SCORING_DEBOUNCE_SECONDS"
     )
     rank_by: Literal["gmv", "orders"] = Field(default="gmv", validation_alias="RESIGHT_RANK_BY")
+    score_history_retention_days: int = Field(
+        default=90, ge=1, validation_alias="RESIGHT_SCORE_HISTORY_RETENTION_DAYS"
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

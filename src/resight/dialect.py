@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, literal_column
+from sqlalchemy import ColumnElement, SQLColumnExpression, Table, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,3 +39,15 @@ def ist_hour_floor(session: Session, column: ColumnElement[Any]) -> ColumnElemen
         func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), column, literal_column("'+30 minutes'")),
         literal_column("'-30 minutes'"),
     )
+
+
+def contains_ignoring_case(
+    session: Session, column: SQLColumnExpression[str], text: str
+) -> ColumnElement[bool]:
+    """`text` anywhere in the column, ignoring case, with % _ \\ taken literally. SQLite's LIKE
+    already ignores ASCII case (and its lower() folds nothing more), so wrapping the column in
+    lower() would only double the scan's cost; PostgreSQL's ILIKE folds Unicode too."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if session.get_bind().dialect.name == "postgresql":
+        return column.ilike(pattern, escape="\\")
+    return column.like(pattern, escape="\\")

@@ -268,6 +268,13 @@ def test_rankings_and_a_products_shap_waterfall(page: Page, server: str) -> None
     shoot(page, "rankings")
 
     title = ranked_title(page, 3)
+    rows = page.locator("tbody tr")
+    listed = rows.count()
+    page.get_by_label("Search").fill(f"  {title.upper()} ")  # trimmed, case-insensitive, on the server
+    expect(rows).not_to_have_count(listed)
+    expect(page.locator('tr[data-rank="3"] a.strong-link')).to_have_text(title)
+    assert all(title.lower() in t.lower() for t in page.locator("tbody tr a.strong-link").all_inner_texts())
+
     page.locator('tr[data-rank="3"] a.strong-link').click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     waterfall = page.get_by_role("img", name=re.compile("From the base value"))
@@ -275,7 +282,17 @@ def test_rankings_and_a_products_shap_waterfall(page: Page, server: str) -> None
     expect(waterfall).to_contain_text("Model output")
     expect(page.get_by_test_id("item-rank")).to_have_text("#3")
     expect(page.get_by_role("link", name="Pin or boost…")).to_have_count(0)  # a viewer may not
+    history = page.get_by_role("img", name=re.compile("Score and rank history: [1-9]"))
+    expect(history).to_be_visible()
+    expect(history.locator("circle.history-point").first).to_be_attached()
+    expect(history).to_contain_text("#")  # the rank axis
+    history.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("status").filter(has_text="Rank: #")).to_contain_text("IST")
+    page.set_viewport_size({"width": 1440, "height": 1280})  # the history card below the waterfall too
+    page.evaluate("window.scrollTo(0, 0)")
     shoot(page, "product")
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     expect(page.get_by_role("link", name="Simulate a price")).to_have_count(0)
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resight.audit.models import AuditLog
+from resight.audit.service import verify_chain
 from resight.catalog.models import Platform
 from resight.config import Settings
 from resight.db import utcnow
@@ -155,3 +156,35 @@ def test_alerts_raised_by_other_domains(client: TestClient, db: Session) -> None
         headers=viewer,
     ).json()
     assert rest["items"][0]["message"] == "model v2 now serving"
+
+
+def test_many_conditions_raise_and_resolve_in_bulk_with_an_intact_audit_chain(
+    db: Session, settings: Settings
+) -> None:
+    now = utcnow()
+    store = make_store(db, Platform.amazon)
+    products = [make_product(db, store, stock=2) for _ in range(60)]
+    for product in products:
+        add_event(db, product, EventType.order, bucket_start(now), quantity=7, paise=1_000)
+    first = evaluate_alerts(db, settings, now)
+    keys = {f"low_stock:product:{product.id}" for product in products}
+    opened = {a.open_key: a.id for a in _alerts(db, "low_stock")}
+    assert set(opened) == keys
+    assert sorted(opened.values()) == [i for i in first.raised if i in opened.values()]
+    assert evaluate_alerts(db, settings, now).raised == []  # still holding: nothing new
+    for product in products[:40]:
+        product.stock = 500
+    db.flush()
+    cleared = evaluate_alerts(db, settings, now)
+    assert sorted(cleared.resolved) == sorted(opened[f"low_stock:product:{p.id}"] for p in products[:40])
+    db.expire_all()
+    still_open = {a.open_key for a in _alerts(db, "low_stock") if a.status is AlertStatus.open}
+    assert still_open == {f"low_stock:product:{p.id}" for p in products[40:]}
+    raised_audit = db.scalar(
+        select(func.count()).select_from(AuditLog).where(AuditLog.action == "alert.raise")
+    )
+    resolved_audit = db.scalar(
+        select(func.count()).select_from(AuditLog).where(AuditLog.action == "alert.resolve")
+    )
+    assert (raised_audit, resolved_audit) == (len(first.raised), 40)
+    assert verify_chain(db) is None

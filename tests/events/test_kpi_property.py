@@ -19,7 +19,7 @@ from resight.catalog.models import Platform, Product
 from resight.events import kpis
 from resight.events.kpis import Totals, WindowName
 from resight.events.metrics_service import Dimension, Filters, Granularity, breakdown, metrics, timeseries
-from resight.events.models import Event, EventType
+from resight.events.models import Event, EventType, SegmentDailyMetrics, SegmentHourlyMetrics
 from resight.events.records import NewEvent
 from resight.events.rollups import contribution, rebuild_rollups
 from resight.events.service import record_events
@@ -101,10 +101,27 @@ def _raw_totals(events: list[RawEvent], filters: Filters, start: dt.datetime, en
     return Totals.of(dict(counts))
 
 
+def _check_daily_level(session: Session) -> None:
+    """Each daily segment row is the sum of its IST day's hourly segment rows."""
+    summed: dict[tuple[dt.datetime, int, str], Totals] = defaultdict(Totals)
+    for row in session.scalars(select(SegmentHourlyMetrics)):
+        summed[(kpis.ist_midnight(row.hour_start), row.store_id, row.category)] += Totals.of(row)
+    daily = {
+        (row.day_start, row.store_id, row.category): Totals.of(row)
+        for row in session.scalars(select(SegmentDailyMetrics))
+    }
+    assert {key: totals for key, totals in daily.items() if totals != Totals()} == summed
+
+
 def _check(session: Session, now: dt.datetime) -> None:
+    _check_daily_level(session)
     raw = _raw_events(session)
     windows = [kpis.named_window(name, now) for name in WindowName]
     windows.append(kpis.custom_window(MIDNIGHT - dt.timedelta(hours=3), MIDNIGHT + dt.timedelta(hours=2)))
+    # Partial IST days at both edges around whole days: hourly, daily and hourly rollups together.
+    windows.append(
+        kpis.custom_window(MIDNIGHT - dt.timedelta(days=2, hours=3), MIDNIGHT + dt.timedelta(hours=5))
+    )
     for n, window in enumerate(windows):
         # Every filter on the first window (today); the broad ones on the others, to stay fast.
         for filters in FILTERS if n == 0 else FILTERS[:3]:

@@ -86,7 +86,9 @@ def test_filters_marketplace_store_and_category_with_subcategories(client: TestC
     body = client.get("/metrics", params={"category": "Women", "window": "24h"}, headers=headers).json()
     assert body["active_products"]["value"] == 2
     assert body["out_of_stock_products"]["value"] == 2  # inactive but listed, stock 0, counts
-    assert body["active_products"]["previous"] is None
+    # The products were created just now: 24 hours ago none of them existed.
+    assert body["active_products"]["previous"] == 0
+    assert body["out_of_stock_products"]["change"] == 2
 
 
 def test_custom_window_and_bad_windows(client: TestClient, db: Session) -> None:

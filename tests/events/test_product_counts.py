@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import ListingStatus, Platform, Product
-from resight.events.metrics_service import Filters, product_counts
+from resight.db import utcnow
+from resight.events import kpis
 from resight.events.models import ProductStateCounts
+from resight.events.segment_reads import Filters, product_counts, product_counts_at
 from tests.factories import make_product, make_store
 
 
@@ -31,11 +35,15 @@ def test_counts_follow_every_kind_of_product_write(db: Session) -> None:
     c = make_product(db, meesho, stock=3, status=ListingStatus.inactive)
     filters = [Filters(store_id=amazon.id), Filters(store_id=meesho.id), Filters(marketplace=Platform.meesho)]
 
+    before_the_test = kpis.ist_midnight(utcnow()) - dt.timedelta(days=2)
+
     def check() -> None:
         db.flush()
         db.expire_all()
         for f in filters:
             assert product_counts(db, f) == _counted(db, f), f
+            # The state history accounts for every change: before the test there was nothing.
+            assert product_counts_at(db, f, before_the_test) == (0, 0), f
 
     check()
     assert product_counts(db, Filters(store_id=amazon.id)) == (2, 1)

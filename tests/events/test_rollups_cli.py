@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from resight.cli import app
 from resight.db import make_engine, make_session_factory, transaction
-from resight.events.models import EventType, ProductHourlyMetrics, SegmentHourlyMetrics
+from resight.events.models import EventType, ProductHourlyMetrics, SegmentDailyMetrics, SegmentHourlyMetrics
 from resight.migrations import runner
 from tests.events.helpers import add_event
 from tests.factories import make_product
@@ -32,14 +32,18 @@ def test_rollups_rebuild_restores_lost_rollups(tmp_path: Path, monkeypatch: pyte
         session.execute(delete(SegmentHourlyMetrics))
 
     def gmv() -> int:
+        """GMV in the hourly segment rollups, after checking the daily level holds the same."""
         with transaction(factory) as session:
-            return int(
-                session.scalar(select(func.coalesce(func.sum(SegmentHourlyMetrics.gmv_paise), 0))) or 0
+            hourly, daily = (
+                int(session.scalar(select(func.coalesce(func.sum(table.gmv_paise), 0))) or 0)
+                for table in (SegmentHourlyMetrics, SegmentDailyMetrics)
             )
+        assert daily == hourly
+        return hourly
 
     since = cli.invoke(app, ["rollups", "rebuild", "--since", "2026-11-02T00:00:00+05:30"])
     assert since.exit_code == 0, since.output
-    assert "rebuilt 1 product-hour rollups" in since.output
+    assert "rebuilt 1 product-hour rollups since" in since.output
     assert gmv() == 20_000
     everything = cli.invoke(app, ["rollups", "rebuild"])
     assert everything.exit_code == 0, everything.output

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 from resight.audit.models import AuditLog
 from resight.catalog.models import Product, StoreCredential
 from resight.config import Settings
+from resight.integrations.api_schemas import DeliveryReceipt
 from resight.integrations.models import WebhookDelivery
 from tests.integrations.support import admin, amazon_example, create_store, deliver, encode, signed_headers
 
@@ -38,6 +39,11 @@ def test_standardwebhooks_signed_request_is_accepted(client: TestClient, db: Ses
     assert body["delivery_id"] == "msg_1"
     assert body["notification_type"] == "LISTINGS_ITEM_MFN_QUANTITY_CHANGE"
     assert stock_of(db, store.id) == 99
+    # Encoded by hand on the hot path: it must stay exactly what the documented model gives.
+    assert response.headers["content-type"] == "application/json"
+    assert DeliveryReceipt.model_validate(body).model_dump(mode="json") == body
+    assert body["counts"]["events_in_delivery"] == 0
+    assert body["counts"]["products_in_delivery"] == 1
     # The library's own verification agrees with ours on what we accept.
     headers = signed_headers(store.secret, raw, msg_id="msg_2")
     Webhook(store.secret).verify(raw, headers)

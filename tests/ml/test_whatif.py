@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
@@ -10,7 +11,11 @@ from sqlalchemy.orm import Session
 
 from resight.catalog.models import HistoryField, ProductHistory
 from resight.ml.models import MlScore
+from resight.ml.scoring import candidates_of, ranking_key, score_frame
+from resight.ml.snapshots import current_frame
+from resight.rules.engine import apply_rules
 from resight.rules.models import Rule, RuleKind, RuleScope
+from resight.rules.service import active_rule_specs
 from resight.users.models import Role
 from tests.factories import headers_for
 from tests.ml.conftest import Trained
@@ -166,3 +171,42 @@ def test_whatif_without_a_model_is_503(db: Session, client: TestClient) -> None:
     )
     assert response.status_code == 503
     assert "resight train" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("index", [3, 6, 8])  # demoted, untouched, boosted
+def test_sweep_ranks_equal_a_full_rerank_of_the_catalogue(
+    db: Session, trained: Trained, ml_client: TestClient, index: int
+) -> None:
+    """The seek-based placement against the slow truth: re-score and re-rank every product with
+    this one's price changed, through the same pipeline and rules engine as a cycle."""
+    products = trained.world.products
+    db.add_all(
+        [
+            Rule(kind=RuleKind.pin, scope=RuleScope.product, scope_value=str(products[0].id), position=4),
+            Rule(kind=RuleKind.boost, scope=RuleScope.brand, scope_value="Puma", strength=0.6),
+            Rule(kind=RuleKind.demote, scope=RuleScope.category, scope_value="Footwear", strength=0.3),
+            Rule(kind=RuleKind.remove, scope=RuleScope.product, scope_value=str(products[1].id)),
+        ]
+    )
+    db.flush()
+    trained.cycle(db)
+    target = products[index]
+    body = ml_client.post(
+        "/whatif/price-sweep",
+        json={"item_id": target.id, "min": "20", "max": "20000", "steps": 40},
+        headers=headers_for(db, Role.merchandiser),
+    ).json()
+    now = trained.now
+    frame = current_frame(db, now)
+    position = int(np.flatnonzero(frame.product_id == target.id)[0])
+    rules = active_rule_specs(db, now)
+    ranks = []
+    for point in body["points"]:
+        prices = frame.price.copy()
+        prices[position] = float(Decimal(point["price"]))
+        changed = frame.with_price(prices)
+        keys = ranking_key(score_frame(trained.model, changed), changed.price, "gmv")
+        ranking = apply_rules(candidates_of(changed, keys), rules, now)
+        ranks.append(int(ranking.ranks_of([target.id])[0]))
+    assert [p["rank"] for p in body["points"]] == ranks
+    assert len(set(ranks)) > 3  # the sweep crosses many places

@@ -49,6 +49,14 @@ def settings(settings: Settings) -> Settings:
     )
 
 
+@pytest.fixture
+def app(app: FastAPI) -> FastAPI:
+    # These tests check what the feeds read, including rows the test itself wrote in its own
+    # transaction: the feeds share the test's connection (the tests wait for each message).
+    del app.state.feeds_session_factory
+    return app
+
+
 def token_for(db: Session, role: Role = Role.viewer) -> str:
     token = headers_for(db, role)["Authorization"].removeprefix("Bearer ")
     db.commit()  # the app's own sessions must see it (a savepoint of the test's transaction)

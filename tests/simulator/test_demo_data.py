@@ -11,14 +11,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import HistoryField, Product, ProductHistory, Store
+from resight.db import make_engine
 from resight.errors import Conflict
 from resight.events.models import Event, EventType, ProductHourlyMetrics, SegmentHourlyMetrics
 from resight.events.rollups import rebuild_rollups
 from resight.integrations.signatures import fernet_for
+from resight.migrations import runner
 from resight.simulator.demand import expected_orders_between, true_expected_orders
 from resight.simulator.load import load_world
 from resight.simulator.models import SimulatorWorld
@@ -195,3 +197,43 @@ def test_same_seed_writes_identical_rows(connection: Connection) -> None:
     assert first.events == second.events
     assert rows(first) == rows(second)
     assert len(rows(first)) == first.events
+
+
+def _indexes(connection: Connection) -> dict[str, list[dict[str, Any]]]:
+    inspector = inspect(connection)
+
+    def comparable(index: Any) -> dict[str, Any]:
+        # A partial index's WHERE is reflected as a TextClause, which compares by identity.
+        options = {name: str(value) for name, value in index.get("dialect_options", {}).items()}
+        return {**index, "dialect_options": options}
+
+    found = {
+        table: [comparable(index) for index in inspector.get_indexes(table)]
+        for table in ("events", "product_history", "product_hourly_metrics")
+    }
+    return {table: sorted(rows, key=lambda index: str(index["name"])) for table, rows in found.items()}
+
+
+def test_demo_data_into_an_empty_database_rebuilds_its_indexes(own_database: str) -> None:
+    """Into empty tables the load goes without secondary indexes; afterwards they are all back,
+    as the migrations made them, and queries that need them find the world's rows."""
+    engine = make_engine(own_database)
+    try:
+        runner.upgrade(engine)
+        with engine.connect() as connection:
+            migrated = _indexes(connection)
+        assert all(migrated.values())
+        with engine.begin() as connection:
+            summary = _write(connection, append=False, n=60, days=3)
+        with engine.connect() as connection:
+            assert _indexes(connection) == migrated
+            session = Session(bind=connection)
+            stores = _stores(session, summary)
+            counted = session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.store_id.in_(stores), Event.event_time >= END - dt.timedelta(days=1))
+            )
+            assert 0 < int(counted or 0) < summary.events
+    finally:
+        engine.dispose()

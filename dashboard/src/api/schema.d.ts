@@ -460,6 +460,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/item/{item_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A product's score and rank over time, newest first
+         * @description Change points: a point is kept when the rank or score moved materially, and once per IST day
+         *     (docs/decisions/0901-score-history.md), so the value holds from one point until the next.
+         */
+        get: operations["item_history_item__item_id__history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/explain/{item_id}": {
         parameters: {
             query?: never;
@@ -1072,6 +1093,27 @@ export interface components {
             /** Model Problem */
             model_problem?: string | null;
         };
+        /** HistoryPointOut */
+        HistoryPointOut: {
+            /**
+             * Computed At
+             * Format: date-time
+             * @description The scoring cycle's time (UTC).
+             */
+            computed_at: string;
+            /**
+             * Score
+             * @description Expected orders in the next 24 hours.
+             */
+            score: number;
+            /**
+             * Rank
+             * @description None when not ranked (removed by a rule).
+             */
+            rank: number | null;
+            /** Model Version */
+            model_version: string;
+        };
         /** ImportResult */
         ImportResult: {
             /**
@@ -1219,9 +1261,9 @@ export interface components {
             returns: components["schemas"]["KpiOut"];
             returned_units: components["schemas"]["KpiOut"];
             window: components["schemas"]["WindowOut"];
-            /** @description Products listed as active now (no previous value: current state). */
+            /** @description Products listed as active at the window's end (now for a running window); previous: at the previous window's end (docs/metrics.md). */
             active_products: components["schemas"]["KpiOut"];
-            /** @description Products not deleted whose known stock is 0 or less, now (no previous value). */
+            /** @description Products not deleted whose known stock is 0 or less, at the window's end (now for a running window); previous: at the previous window's end. */
             out_of_stock_products: components["schemas"]["KpiOut"];
         };
         /** ModelOut */
@@ -1321,6 +1363,13 @@ export interface components {
         Page_DeliveryOut_: {
             /** Items */
             items: components["schemas"]["DeliveryOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[HistoryPointOut] */
+        Page_HistoryPointOut_: {
+            /** Items */
+            items: components["schemas"]["HistoryPointOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -1598,6 +1647,11 @@ export interface components {
             category?: string | null;
             /** Brand */
             brand?: string | null;
+            /**
+             * Q
+             * @description Case-insensitive substring of the title, SKU or brand (trimmed; blank means none).
+             */
+            q?: string | null;
         };
         /** RankResponse */
         RankResponse: {
@@ -1605,9 +1659,15 @@ export interface components {
             items: components["schemas"]["resight__ml__schemas__RankedItemOut"][];
             /**
              * Total
-             * @description Ranked products matching the filters.
+             * @description Ranked products matching the filters; with filters, counted up to 10,000 (see total_capped).
              */
             total: number;
+            /**
+             * Total Capped
+             * @description More products match the filters than `total` counts.
+             * @default false
+             */
+            total_capped: boolean;
             /** Model Version */
             model_version: string | null;
             /** Computed At */
@@ -3093,6 +3153,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    item_history_item__item_id__history_get: {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_HistoryPointOut_"];
                 };
             };
             /** @description Validation Error */

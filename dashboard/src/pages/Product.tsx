@@ -9,6 +9,7 @@ import { formatChange, formatCount, formatINR, formatINRCompact, formatIST, form
 import { useLiveRefresh } from "../lib/liveContext";
 import { Link } from "../lib/router";
 import { useApi } from "../lib/useApi";
+import { ScoreHistory } from "./ProductHistory";
 import { StockBadge } from "./Products";
 
 type Kpi = Schemas["KpiOut"];
@@ -162,6 +163,9 @@ export function ProductPage({ id }: { id: number }) {
             ))}
           </dl>
         </Card>
+      </div>
+      <div className="section">
+        <ScoreHistory id={p.id} />
       </div>
       <div className="grid-2 section">
         <Card title="GMV by window">

@@ -11,13 +11,18 @@ import { StockBadge } from "./Products";
 
 type Platform = Schemas["Platform"];
 const PAGE_SIZE = 50;
+const MAX_QUERY = 100; // the server's limit (RankRequest.q)
 
 export function RankingsPage() {
   const [marketplace, setMarketplace] = useState<Platform | "">("");
   const [category, setCategory] = useState("");
   const [brand, setBrand] = useState("");
+  const [q, setQ] = useState("");
   const [offset, setOffset] = useState(0);
-  const filters = useDebounced({ category, brand });
+  // Debounced one by one: a fresh object every render would never settle and refetch forever.
+  const debouncedCategory = useDebounced(category);
+  const debouncedBrand = useDebounced(brand);
+  const query = useDebounced(q.trim().slice(0, MAX_QUERY));
 
   const ranking = useApi(
     () =>
@@ -27,17 +32,20 @@ export function RankingsPage() {
             limit: PAGE_SIZE,
             offset,
             marketplace: marketplace || null,
-            category: filters.category || null,
-            brand: filters.brand || null,
+            category: debouncedCategory || null,
+            brand: debouncedBrand || null,
+            q: query || null,
           },
         }),
       ),
-    [marketplace, filters, offset],
+    [marketplace, debouncedCategory, debouncedBrand, query, offset],
   );
   useLiveRefresh(["ranking", "rules"], ranking.reload, 30_000);
   const data = ranking.data;
   const items = data?.items ?? [];
   const total = data?.total ?? 0;
+  // With filters the server counts matches only up to a cap, and says when there are more.
+  const capped = data?.total_capped ?? false;
   const reset = () => setOffset(0);
 
   return (
@@ -57,6 +65,21 @@ export function RankingsPage() {
       />
       <Card>
         <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+          <Field label="Search">
+            {(id) => (
+              <input
+                id={id}
+                type="search"
+                placeholder="Title, SKU or brand"
+                maxLength={MAX_QUERY}
+                value={q}
+                onChange={(e) => {
+                  setQ(e.target.value);
+                  reset();
+                }}
+              />
+            )}
+          </Field>
           <Field label="Marketplace">
             {(id) => (
               <select
@@ -159,13 +182,13 @@ export function RankingsPage() {
           </table>
           {!ranking.loading && items.length === 0 && !ranking.error ? (
             <Empty>
-              {data?.model_version ? "No ranked products match these filters." : "No scores yet: the model has not run."}
+              {data?.model_version ? query ? `No ranked products match “${query}” with these filters.` : "No ranked products match these filters." : "No scores yet: the model has not run."}
             </Empty>
           ) : null}
         </div>
         <nav className="pager" aria-label="Pagination">
           <span className="muted">
-            {total ? `${formatCount(offset + 1)}–${formatCount(offset + items.length)} of ${formatCount(total)}` : ""}
+            {total ? `${formatCount(offset + 1)}–${formatCount(offset + items.length)} of ${formatCount(total)}${capped ? "+" : ""}` : ""}
           </span>
           <button
             type="button"
@@ -178,7 +201,7 @@ export function RankingsPage() {
           <button
             type="button"
             className="btn"
-            disabled={offset + PAGE_SIZE >= total || ranking.loading}
+            disabled={(offset + PAGE_SIZE >= total && !capped) || ranking.loading}
             onClick={() => setOffset(offset + PAGE_SIZE)}
           >
             Next →

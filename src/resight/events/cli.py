@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated
 
 import typer
 
 from resight.config import Settings
 from resight.db import make_engine, make_session_factory, transaction
-from resight.events.rollups import rebuild_rollups
+from resight.events.rebuild import rebuild_rollups
 
-rollups_app = typer.Typer(help="KPI rollups (per IST hour).", no_args_is_help=True)
+rollups_app = typer.Typer(help="KPI rollups (per IST hour and per IST day).", no_args_is_help=True)
 
 
 def _parse_since(value: str | None) -> dt.datetime | None:
@@ -39,10 +40,13 @@ def rebuild(
     start = _parse_since(since)
     engine = make_engine(Settings().database_url)
     try:
+        started = time.perf_counter()
         with transaction(make_session_factory(engine)) as session:
             rows = rebuild_rollups(session, start)
         typer.echo(
-            f"rebuilt {rows} product-hour rollups" + ("" if start is None else f" since {start.isoformat()}")
+            f"rebuilt {rows} product-hour rollups"
+            + ("" if start is None else f" since {start.isoformat()}")
+            + f" in {time.perf_counter() - started:.1f} s"
         )
     finally:
         engine.dispose()

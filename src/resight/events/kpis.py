@@ -180,6 +180,16 @@ def hour_labels(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     return hours
 
 
+def day_labels(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """Each IST day start in [start, end), both IST midnights."""
+    days = []
+    moment = start
+    while moment < end:
+        days.append(moment)
+        moment += dt.timedelta(days=1)
+    return days
+
+
 def ist_label(moment: dt.datetime, *, daily: bool) -> str:
     local = moment.astimezone(IST)
     return local.strftime("%Y-%m-%d") if daily else local.strftime("%Y-%m-%d %H:%M IST")

@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Label, and_, bindparam, case, func, or_, select
+from sqlalchemy import ColumnElement, Label, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from resight.catalog.models import Platform, Product
+from resight.catalog.models import Product
 from resight.errors import NotFound
 from resight.events import kpis
 from resight.events.kpis import Totals, Window, WindowName
-from resight.events.models import ProductHourlyMetrics, ProductStateCounts, SegmentHourlyMetrics
+from resight.events.models import ProductHourlyMetrics, SegmentDailyMetrics, SegmentHourlyMetrics
 from resight.events.rollups import COUNTERS
 from resight.events.schemas import (
     BreakdownRow,
@@ -29,73 +28,22 @@ from resight.events.schemas import (
     TimeseriesPoint,
     WindowOut,
 )
+from resight.events.segment_reads import Filters as Filters  # callers build filters from here
+from resight.events.segment_reads import filtered, product_counts_at, segment_totals, split
 from resight.india import paise_to_rupees
-
-CATEGORY_SEPARATOR = " > "
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    marketplace: Platform | None = None
-    store_id: int | None = None
-    category: str | None = None  # the category and its subcategories
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _category_clause(column: Any, category: str) -> ColumnElement[bool]:
-    prefix = _escape_like(category + CATEGORY_SEPARATOR) + "%"
-    return or_(column == category, column.like(prefix, escape="\\"))
-
-
-def _filtered(query: Any, filters: Filters, marketplace: Any, store: Any, category: Any) -> Any:
-    """`query` (a Select of any shape) with the filters applied to the given columns."""
-    if filters.marketplace is not None:
-        query = query.where(marketplace == filters.marketplace)
-    if filters.store_id is not None:
-        query = query.where(store == filters.store_id)
-    if filters.category is not None:
-        query = query.where(_category_clause(category, filters.category))
-    return query
-
-
-# Built once: composing a dozen SUM() expressions costs more than running the query.
-_SEGMENT_TOTALS = select(
-    *[func.coalesce(func.sum(getattr(SegmentHourlyMetrics, name)), 0).label(name) for name in COUNTERS]
-).where(
-    SegmentHourlyMetrics.hour_start >= bindparam("start"), SegmentHourlyMetrics.hour_start < bindparam("end")
-)
-_STATE_COUNTS = select(
-    func.coalesce(func.sum(ProductStateCounts.active), 0),
-    func.coalesce(func.sum(ProductStateCounts.out_of_stock), 0),
-)
-
-
-def _segment_totals(session: Session, filters: Filters, start: dt.datetime, end: dt.datetime) -> Totals:
-    table = SegmentHourlyMetrics
-    query = _filtered(_SEGMENT_TOTALS, filters, table.marketplace, table.store_id, table.category)
-    return Totals.of(session.execute(query, {"start": start, "end": end}).one())
-
-
-def product_counts(session: Session, filters: Filters) -> tuple[int, int]:
-    """(active products, out-of-stock products) now, per docs/metrics.md, from the trigger-kept counts."""
-    table = ProductStateCounts
-    query = _filtered(_STATE_COUNTS, filters, table.marketplace, table.store_id, table.category)
-    row = session.execute(query).one()
-    return int(row[0]), int(row[1])
 
 
 def metrics(session: Session, filters: Filters, window: Window) -> MetricsOut:
-    current = _segment_totals(session, filters, window.start, window.end)
-    previous = _segment_totals(session, filters, window.previous_start, window.previous_end)
-    active, out_of_stock = product_counts(session, filters)
+    current = segment_totals(session, filters, window.start, window.end)
+    previous = segment_totals(session, filters, window.previous_start, window.previous_end)
+    # As they stood when each window ended (or now, for a window still running).
+    active, out_of_stock = product_counts_at(session, filters, window.end)
+    active_before, out_of_stock_before = product_counts_at(session, filters, window.previous_end)
     return MetricsOut(
         window=WindowOut.of(window),
         **EventKpis.fields_of(current, previous),
-        active_products=KpiOut(value=active, previous=None, change=None, change_pct=None),
-        out_of_stock_products=KpiOut(value=out_of_stock, previous=None, change=None, change_pct=None),
+        active_products=KpiOut.of(kpis.change(active, active_before)),
+        out_of_stock_products=KpiOut.of(kpis.change(out_of_stock, out_of_stock_before)),
     )
 
 
@@ -104,20 +52,45 @@ class Granularity(enum.StrEnum):
     day = "day"
 
 
-def timeseries(session: Session, filters: Filters, window: Window, granularity: Granularity) -> TimeseriesOut:
-    table = SegmentHourlyMetrics
+def _totals_by_start(
+    session: Session, filters: Filters, table: Any, column: Any, start: Any, end: Any
+) -> Any:
+    """{bucket start: Totals} of `table` (hourly or daily segment rollups) over [start, end)."""
+    if start >= end:
+        return {}
     query = (
-        select(table.hour_start, *[func.sum(getattr(table, name)).label(name) for name in COUNTERS])
-        .where(table.hour_start >= window.start, table.hour_start < window.end)
-        .group_by(table.hour_start)
+        select(column.label("start"), *[func.sum(getattr(table, name)).label(name) for name in COUNTERS])
+        .where(column >= start, column < end)
+        .group_by(column)
     )
-    query = _filtered(query, filters, table.marketplace, table.store_id, table.category)
-    by_hour = {row.hour_start: Totals.of(row) for row in session.execute(query)}
+    query = filtered(query, filters, table.marketplace, table.store_id, table.category)
+    return {row.start: Totals.of(row) for row in session.execute(query)}
+
+
+def timeseries(session: Session, filters: Filters, window: Window, granularity: Granularity) -> TimeseriesOut:
     daily = granularity is Granularity.day
+    hourly_table = SegmentHourlyMetrics
     buckets: dict[dt.datetime, Totals] = defaultdict(Totals)
-    for hour in kpis.hour_labels(window.start, window.end):
-        key = max(kpis.ist_midnight(hour), window.start) if daily else hour
-        buckets[key] = buckets[key] + by_hour.get(hour, Totals())
+    if daily:
+        # Whole IST days from the daily rollups, the partial days at the edges from the hourly ones.
+        parts = split(window.start, window.end)
+        day_table = SegmentDailyMetrics
+        by_day = _totals_by_start(
+            session, filters, day_table, day_table.day_start, parts.days_start, parts.days_end
+        )
+        edges = [(parts.start, parts.days_start), (parts.days_end, parts.end)]
+    else:
+        by_day, edges = {}, [(window.start, window.end)]
+    by_hour: dict[dt.datetime, Totals] = {}
+    for start, end in edges:
+        by_hour.update(_totals_by_start(session, filters, hourly_table, hourly_table.hour_start, start, end))
+    for start, end in edges:
+        for hour in kpis.hour_labels(start, end):
+            key = max(kpis.ist_midnight(hour), window.start) if daily else hour
+            buckets[key] = buckets[key] + by_hour.get(hour, Totals())
+    if daily:
+        for day in kpis.day_labels(parts.days_start, parts.days_end):
+            buckets[day] = buckets[day] + by_day.get(day, Totals())
     points = []
     for start, totals in sorted(buckets.items()):
         points.append(
@@ -191,7 +164,7 @@ def breakdown(
         .offset(offset)
         .limit(limit)
     )
-    query = _filtered(query, filters, Product.marketplace, Product.store_id, Product.category)
+    query = filtered(query, filters, Product.marketplace, Product.store_id, Product.category)
     rows = []
     for row in session.execute(query):
         current, previous = _split(row)
@@ -244,7 +217,7 @@ def movers(
         .offset(offset)
         .limit(limit)
     )
-    query = _filtered(query, filters, Product.marketplace, Product.store_id, Product.category)
+    query = filtered(query, filters, Product.marketplace, Product.store_id, Product.category)
     result = []
     for row in session.execute(query):
         value: Any = int(row.current)

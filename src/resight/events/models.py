@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +66,19 @@ class ProductHourlyMetrics(Base):
     """
 
     __tablename__ = "product_hourly_metrics"
+    __table_args__ = (
+        # The few product-hours with orders, covering what alerts sum over a week (units, GMV):
+        # most product-hours hold only traffic (migration events_0002).
+        Index(
+            "ix_product_hourly_metrics_orders",
+            "hour_start",
+            "product_id",
+            "units",
+            "gmv_paise",
+            sqlite_where=text("orders > 0"),
+            postgresql_where=text("orders > 0"),
+        ),
+    )
 
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     hour_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
@@ -119,6 +133,68 @@ class ProductStateCounts(Base):
 
     __tablename__ = "product_state_counts"
 
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(300), primary_key=True)
+    marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
+    active: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_of_stock: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SegmentDailyMetrics(Base):
+    """The segment totals per IST day: long windows read whole days here and only their edge hours
+    from segment_hourly_metrics.
+
+    Kept exact by database triggers on `segment_hourly_metrics` (migration events_0002), so every
+    writer of hourly rollups (ingestion, the simulator's bulk load, the rebuild) keeps it in step.
+    `day_start` is the UTC instant at which the IST day begins (18:30 UTC the day before).
+    """
+
+    __tablename__ = "segment_daily_metrics"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # clustered by day: a window is one range read
+
+    day_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(300), primary_key=True)
+    marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    gmv_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancellations: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    returns: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductStateChanges(Base):
+    """How much the active and out-of-stock counts of a store and category changed in an IST hour.
+
+    Written by triggers on `product_state_counts` (migration events_0002) with the database clock,
+    so the count at any past IST hour boundary is the current count minus the changes since.
+    """
+
+    __tablename__ = "product_state_changes"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    hour_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(300), primary_key=True)
+    marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
+    active: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_of_stock: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductStateDailyChanges(Base):
+    """The same changes per IST day, so going back 30 days reads 30 rows per segment, not 720."""
+
+    __tablename__ = "product_state_daily_changes"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    day_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     category: Mapped[str] = mapped_column(String(300), primary_key=True)
     marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))

@@ -7,16 +7,13 @@ stock cover) and per store and category per IST hour (whole-catalogue KPIs and t
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
 
-from sqlalchemy import ColumnElement, CursorResult, Integer, case, delete, func, insert, literal, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
-from resight.catalog.models import Platform, Product
-from resight.dialect import ist_hour_floor, upsert_insert
-from resight.events.models import Event, EventType, ProductHourlyMetrics, SegmentHourlyMetrics
+from resight.bulksql import MAX_PARAMETERS, Bulk, placeholders
+from resight.catalog.models import Platform
+from resight.events.models import EventType
 from resight.events.records import NewEvent
 
 COUNTERS = (
@@ -51,134 +48,112 @@ def is_bucket_boundary(moment: dt.datetime) -> bool:
 
 def contribution(event_type: EventType, quantity: int, revenue_paise: int) -> dict[str, int]:
     """What one event adds to its bucket's counters."""
-    if event_type is EventType.view:
-        return {"views": quantity}
-    if event_type is EventType.click:
-        return {"clicks": quantity}
-    if event_type is EventType.add_to_cart:
-        return {"add_to_carts": quantity}
-    if event_type is EventType.order:
-        return {"orders": 1, "units": quantity, "gmv_paise": revenue_paise}
-    if event_type is EventType.cancellation:
-        return {"cancellations": 1, "cancelled_units": quantity, "cancelled_paise": revenue_paise}
-    return {"returns": 1, "returned_units": quantity, "returned_paise": revenue_paise}
+    once, by_quantity, by_revenue = _SLOTS[event_type]
+    added = {COUNTERS[by_quantity]: quantity}
+    if once is not None:
+        added[COUNTERS[once]] = 1
+    if by_revenue is not None:
+        added[COUNTERS[by_revenue]] = revenue_paise
+    return added
 
 
-def _zero() -> dict[str, int]:
-    return dict.fromkeys(COUNTERS, 0)
+# Which counters one event adds to: (index counting the event once or None, index adding its
+# quantity, index adding its revenue or None), positions in COUNTERS.
+_SLOTS: dict[EventType, tuple[int | None, int, int | None]] = {
+    EventType.view: (None, 0, None),
+    EventType.click: (None, 1, None),
+    EventType.add_to_cart: (None, 2, None),
+    EventType.order: (3, 4, 5),
+    EventType.cancellation: (6, 7, 8),
+    EventType.return_: (9, 10, 11),
+}
+_ADD = ", ".join(f"{name} = {{table}}.{name} + excluded.{name}" for name in COUNTERS)
+_PRODUCT_UPSERT = (
+    f"INSERT INTO product_hourly_metrics (product_id, hour_start, {', '.join(COUNTERS)}) "
+    f"VALUES ({placeholders(2 + len(COUNTERS))}) "
+    f"ON CONFLICT (product_id, hour_start) DO UPDATE SET {_ADD.format(table='product_hourly_metrics')}"
+)
+_SEGMENT_UPSERT = (
+    f"INSERT INTO segment_hourly_metrics (hour_start, store_id, category, marketplace, "
+    f"{', '.join(COUNTERS)}) VALUES ({placeholders(4 + len(COUNTERS))}) "
+    f"ON CONFLICT (hour_start, store_id, category) DO UPDATE SET "
+    f"{_ADD.format(table='segment_hourly_metrics')}"
+)
+Segment = tuple[int, Platform, str]  # a product's store, marketplace and category
 
 
-# Built once per dialect and table: constructing the upsert cost more than running it.
-_UPSERTS: dict[tuple[str, str], Any] = {}
-
-
-def _upsert(session: Session, table: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
-    cache_key = (session.get_bind().dialect.name, table.name)
-    statement = _UPSERTS.get(cache_key)
-    if statement is None:
-        statement = upsert_insert(session, table)
-        statement = _UPSERTS[cache_key] = statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: getattr(table.c, name) + getattr(statement.excluded, name) for name in COUNTERS},
+def _segments(bulk: Bulk, product_ids: set[int]) -> dict[int, Segment]:
+    found: dict[int, Segment] = {}
+    ordered = sorted(product_ids)
+    for start in range(0, len(ordered), MAX_PARAMETERS):
+        chunk = ordered[start : start + MAX_PARAMETERS]
+        rows = bulk.query(
+            "SELECT id, store_id, marketplace, category FROM products "
+            f"WHERE id IN ({placeholders(len(chunk))})",
+            chunk,
         )
-    # Sorted so concurrent transactions lock buckets in the same order (no deadlocks).
-    rows.sort(key=lambda row: tuple(row[key] for key in keys))
-    session.execute(statement, rows)
+        found.update((row[0], (row[1], Platform[row[2]], row[3])) for row in rows)
+    return found
 
 
-def add_to_rollups(session: Session, events: Iterable[NewEvent]) -> None:
-    """Add newly stored events to their buckets (one upsert per bucket touched, per table)."""
+def add_to_rollups(
+    session: Session, events: Iterable[NewEvent], segments: Mapping[int, Segment] | None = None
+) -> None:
+    """Add newly stored events to their buckets: counters are summed here, then one upsert row
+    per (product, hour) and per (hour, store, category) touched.
+
+    `segments` (product id -> store, marketplace, category) saves a query when the caller has
+    the products at hand; it must hold each product's current category.
+    """
     events = list(events)
     if not events:
         return
-    segments = {
-        row.id: (row.store_id, row.marketplace, row.category)
-        for row in session.execute(
-            select(Product.id, Product.store_id, Product.marketplace, Product.category).where(
-                Product.id.in_({event.product_id for event in events})
-            )
-        )
-    }
-    by_product: dict[tuple[int, dt.datetime], dict[str, int]] = defaultdict(_zero)
-    by_segment: dict[tuple[dt.datetime, int, str], dict[str, int]] = defaultdict(_zero)
+    bulk = Bulk(session)
+    if segments is None:
+        segments = _segments(bulk, {event.product_id for event in events})
+    by_product: dict[tuple[int, dt.datetime], list[int]] = {}
+    by_segment: dict[tuple[dt.datetime, int, str], list[int]] = {}
+    hours: dict[dt.datetime, dt.datetime] = {}
     marketplaces: dict[int, Platform] = {}
+    width = len(COUNTERS)
     for event in events:
-        hour = bucket_start(event.event_time)
+        hour = hours.get(event.event_time)
+        if hour is None:
+            hour = hours[event.event_time] = bucket_start(event.event_time)
         store_id, marketplace, category = segments[event.product_id]
         marketplaces[store_id] = marketplace
-        product_bucket = by_product[(event.product_id, hour)]
-        segment_bucket = by_segment[(hour, store_id, category)]
-        for name, amount in contribution(event.event_type, event.quantity, event.revenue_paise).items():
-            product_bucket[name] += amount
-            segment_bucket[name] += amount
-    _upsert(
-        session,
-        ProductHourlyMetrics.__table__,
-        ["product_id", "hour_start"],
-        [{"product_id": p, "hour_start": h, **counts} for (p, h), counts in by_product.items()],
+        once, quantity, revenue = _SLOTS[event.event_type]
+        product_key = (event.product_id, hour)
+        segment_key = (hour, store_id, category)
+        product_counters = by_product.get(product_key)
+        if product_counters is None:
+            product_counters = by_product[product_key] = [0] * width
+        segment_counters = by_segment.get(segment_key)
+        if segment_counters is None:
+            segment_counters = by_segment[segment_key] = [0] * width
+        for counters in (product_counters, segment_counters):
+            if once is not None:
+                counters[once] += 1
+            counters[quantity] += event.quantity
+            if revenue is not None:
+                counters[revenue] += event.revenue_paise
+    stored_hours = {hour: bulk.time(hour) for hour in set(hours.values())}
+    # Sorted so concurrent transactions lock buckets in the same order (no deadlocks).
+    bulk.executemany(
+        _PRODUCT_UPSERT,
+        [(p, stored_hours[h], *counts) for (p, h), counts in sorted(by_product.items())],
     )
-    _upsert(
-        session,
-        SegmentHourlyMetrics.__table__,
-        ["hour_start", "store_id", "category"],
+    bulk.executemany(
+        _SEGMENT_UPSERT,
         [
-            {"hour_start": h, "store_id": s, "category": c, "marketplace": marketplaces[s], **counts}
-            for (h, s, c), counts in by_segment.items()
+            (stored_hours[h], s, c, marketplaces[s].name, *counts)
+            for (h, s, c), counts in sorted(by_segment.items())
         ],
     )
 
 
-def _sum_if(kind: EventType, value: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((Event.event_type == kind, value), else_=0)), 0)
-
-
-def _counter_sums() -> list[ColumnElement[int]]:
-    one: ColumnElement[int] = literal(1, Integer)
-    return [
-        _sum_if(EventType.view, Event.quantity),
-        _sum_if(EventType.click, Event.quantity),
-        _sum_if(EventType.add_to_cart, Event.quantity),
-        _sum_if(EventType.order, one),
-        _sum_if(EventType.order, Event.quantity),
-        _sum_if(EventType.order, Event.revenue_paise),
-        _sum_if(EventType.cancellation, one),
-        _sum_if(EventType.cancellation, Event.quantity),
-        _sum_if(EventType.cancellation, Event.revenue_paise),
-        _sum_if(EventType.return_, one),
-        _sum_if(EventType.return_, Event.quantity),
-        _sum_if(EventType.return_, Event.revenue_paise),
-    ]
-
-
 def rebuild_rollups(session: Session, since: dt.datetime | None = None) -> int:
-    """Recompute both rollup tables from raw events (all, or from the IST hour containing `since`).
+    """Recompute every rollup level from raw events: resight.events.rebuild (set-based SQL)."""
+    from resight.events.rebuild import rebuild_rollups as rebuild  # it imports this module
 
-    Segments are re-attributed to each product's current store and category. Returns the number
-    of product-hour rows written.
-    """
-    start = None if since is None else bucket_start(since)
-    for model in (ProductHourlyMetrics, SegmentHourlyMetrics):
-        clear = delete(model)
-        if start is not None:
-            clear = clear.where(model.hour_start >= start)
-        session.execute(clear)
-    hour = ist_hour_floor(session, Event.__table__.c.event_time).label("hour_start")
-    per_product = select(Event.product_id, hour, *_counter_sums()).group_by(Event.product_id, hour)
-    per_segment = (
-        select(hour, Product.store_id, Product.category, Product.marketplace, *_counter_sums())
-        .join(Product, Product.id == Event.product_id)
-        .group_by(hour, Product.store_id, Product.category, Product.marketplace)
-    )
-    if start is not None:
-        per_product = per_product.where(Event.event_time >= start)
-        per_segment = per_segment.where(Event.event_time >= start)
-    result = session.execute(
-        insert(ProductHourlyMetrics).from_select(["product_id", "hour_start", *COUNTERS], per_product)
-    )
-    session.execute(
-        insert(SegmentHourlyMetrics).from_select(
-            ["hour_start", "store_id", "category", "marketplace", *COUNTERS], per_segment
-        )
-    )
-    assert isinstance(result, CursorResult)
-    return result.rowcount or 0
+    return rebuild(session, since)

@@ -76,10 +76,12 @@ class EventKpis(BaseModel):
 class MetricsOut(EventKpis):
     window: WindowOut
     active_products: KpiOut = Field(
-        description="Products listed as active now (no previous value: current state)."
+        description="Products listed as active at the window's end (now for a running window); "
+        "previous: at the previous window's end (docs/metrics.md)."
     )
     out_of_stock_products: KpiOut = Field(
-        description="Products not deleted whose known stock is 0 or less, now (no previous value)."
+        description="Products not deleted whose known stock is 0 or less, at the window's end "
+        "(now for a running window); previous: at the previous window's end."
     )
 
 

@@ -2,42 +2,73 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
-from resight.dialect import upsert_insert
-from resight.events.models import Event
+from resight.bulksql import Bulk
+from resight.db import utcnow
 from resight.events.records import NewEvent
-from resight.events.rollups import add_to_rollups
+from resight.events.rollups import Segment, add_to_rollups
 
-_FIELDS = tuple(field.name for field in fields(NewEvent))
+_COLUMNS = (
+    "product_id",
+    "store_id",
+    "marketplace",
+    "event_type",
+    "event_time",
+    "quantity",
+    "revenue_paise",
+    "external_id",
+    "delivery_id",
+    "received_at",
+)
+_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)})"
+# RETURNING tells which rows were new; rows without an external id are always new.
+_NEW_ONLY = (
+    "ON CONFLICT (store_id, event_type, external_id) DO NOTHING RETURNING store_id, event_type, external_id"
+)
 
 
-def record_events(session: Session, events: Sequence[NewEvent]) -> list[NewEvent]:
+def record_events(
+    session: Session, events: Sequence[NewEvent], segments: Mapping[int, Segment] | None = None
+) -> list[NewEvent]:
     """Store events, skipping any whose (store, type, external id) is already stored.
 
-    Returns the events actually stored; their rollups are updated in the same transaction.
+    Returns the events actually stored; their rollups are updated in the same transaction
+    (`segments` as in add_to_rollups).
     """
     if not events:
         return []
-    # Not dataclasses.asdict: it deep-copies every value, which dominated bulk ingestion.
-    rows = [{name: getattr(event, name) for name in _FIELDS} for event in events]
-    statement = upsert_insert(session, Event.__table__)  # type: ignore[arg-type]
-    statement = statement.on_conflict_do_nothing(index_elements=["store_id", "event_type", "external_id"])
+    bulk = Bulk(session)
+    received = bulk.time(utcnow())
+    time = bulk.time
+    rows = [
+        (
+            event.product_id,
+            event.store_id,
+            event.marketplace.name,
+            event.event_type.value,
+            time(event.event_time),
+            event.quantity,
+            event.revenue_paise,
+            event.external_id,
+            event.delivery_id,
+            received,
+        )
+        for event in events
+    ]
+    new_keys = set(bulk.insert_returning(_INSERT, len(_COLUMNS), rows, _NEW_ONLY))
     stored: list[NewEvent] = []
-    # RETURNING tells which rows were new; rows without an external id are always new.
-    result = session.execute(statement.returning(Event.store_id, Event.event_type, Event.external_id), rows)
-    new_keys = {(row.store_id, row.event_type, row.external_id) for row in result}
     seen: set[tuple[int, str, str]] = set()
     for event in events:
         if event.external_id is None:
             stored.append(event)
             continue
-        key = (event.store_id, event.event_type, event.external_id)
+        # By value: an EventType hashes by its name, which differs from its value for return_.
+        key = (event.store_id, event.event_type.value, event.external_id)
         if key in new_keys and key not in seen:
             seen.add(key)
             stored.append(event)
-    add_to_rollups(session, stored)
+    add_to_rollups(session, stored, segments)
     return stored

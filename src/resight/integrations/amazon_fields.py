@@ -18,7 +18,7 @@ def obj(value: Any, what: str) -> dict[str, Any]:
     """A JSON object with its keys lower-cased, so `Payload` and `payload` read the same."""
     if not isinstance(value, dict):
         raise NormalizationError(f"{what} must be a JSON object")
-    return {str(key).lower(): item for key, item in value.items()}
+    return {key.lower(): item for key, item in value.items()}  # JSON object keys are strings
 
 
 def opt_obj(value: Any, what: str) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def time(value: Any, what: str) -> dt.datetime:
         raise NormalizationError(f"{what} is not an ISO 8601 date-time: {value!r}") from exc
     if moment.tzinfo is None:
         raise NormalizationError(f"{what} has no time zone: {value!r}")
-    return moment.astimezone(dt.UTC)
+    return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
 
 
 def opt_time(value: Any, what: str) -> dt.datetime | None:

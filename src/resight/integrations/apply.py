@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from resight.catalog.models import HistoryField, Product, ProductHistory
+from resight.bulksql import Bulk, placeholders
+from resight.catalog.models import HistoryField, ListingStatus, Product
 from resight.db import utcnow
 from resight.dialect import upsert_insert
 from resight.events.records import NewEvent
@@ -71,41 +71,28 @@ STATE_COLUMNS = (
 )
 
 
-# Statements are built once: building SQLAlchemy constructs costs more than running them here.
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
-_PRODUCTS = cast(Table, Product.__table__)
-_HISTORY_INSERT = insert(cast(Table, ProductHistory.__table__))
+_TIME_COLUMNS = frozenset(name for name in STATE_COLUMNS if name.endswith("_at"))
+_HISTORY_INSERT = (
+    "INSERT INTO product_history (product_id, field, value_int, value_text, event_time, delivery_id, "
+    f"recorded_at) VALUES ({placeholders(7)})"
+)
 
 
-def _product_select(column: str, lock: bool) -> Any:
-    key = ("select", column, lock)
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        statement = (
-            select(*(_PRODUCTS.c[name] for name in STATE_COLUMNS))
-            .where(
-                _PRODUCTS.c.store_id == bindparam("store_id"),
-                _PRODUCTS.c[column].in_(bindparam("values", expanding=True)),
-            )
-            .order_by(_PRODUCTS.c.id)
-        )
-        if lock:  # concurrent deliveries for the same products apply one after the other (PostgreSQL)
-            statement = statement.with_for_update()
-        _STATEMENTS[key] = statement
-    return statement
+def _product_select(column: str, count: int, sqlite: bool) -> str:
+    # By external id, SQLite without ANALYZE statistics picks the (store_id, sku) index and scans
+    # the whole store; `+store_id` keeps that term off the index so it probes external_id.
+    store = "+store_id" if sqlite and column == "external_id" else "store_id"
+    statement = (
+        f"SELECT {', '.join(STATE_COLUMNS)} FROM products "
+        f"WHERE {store} = ? AND {column} IN ({placeholders(count)}) ORDER BY id"
+    )
+    # Concurrent deliveries for the same products apply one after the other (PostgreSQL).
+    return statement if sqlite else statement + " FOR UPDATE"
 
 
-def _product_update(columns: frozenset[str]) -> Any:
-    key = ("update", columns)
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        statement = (
-            update(_PRODUCTS)
-            .where(_PRODUCTS.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in (*sorted(columns), "updated_at")})
-        )
-        _STATEMENTS[key] = statement
-    return statement
+def _product_update(columns: Sequence[str]) -> str:
+    assignments = ", ".join(f"{name} = ?" for name in (*columns, "updated_at"))
+    return f"UPDATE products SET {assignments} WHERE id = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,20 +127,25 @@ class _Catalog:
         self.by_sku: dict[str, dict[str, Any]] = {}
         self.by_external: dict[str, dict[str, Any]] = {}
         self.created: dict[str, int] = {}  # sku -> id of products this delivery created
-        self._lock = session.get_bind().dialect.name == "postgresql"
+        self.bulk = Bulk(session)
 
     def _remember(self, rows: Iterable[Any]) -> None:
+        read_time = self.bulk.read_time
         for row in rows:
             state = dict(zip(STATE_COLUMNS, row, strict=True))
+            for name in _TIME_COLUMNS:
+                if state[name] is not None:
+                    state[name] = read_time(state[name])
+            state["status"] = ListingStatus[state["status"]]
             state["_dirty"] = set()
             self.by_sku[state["sku"]] = state
             if state["external_id"] is not None:
                 self.by_external.setdefault(state["external_id"], state)
 
     def _select(self, column: str, values: set[str]) -> None:
-        statement = _product_select(column, self._lock)
         for chunk in _chunks(sorted(values)):
-            self._remember(self.session.execute(statement, {"store_id": self.store.id, "values": chunk}))
+            statement = _product_select(column, len(chunk), self.bulk.sqlite)
+            self._remember(self.bulk.query(statement, [self.store.id, *chunk]))
 
     def load(self, skus: set[str], external_ids: set[str]) -> None:
         if skus:
@@ -353,7 +345,8 @@ def apply_many(
         new_events.append(event)
         event_owner[id(event)] = owner[index]
         tallies[owner[index]].events += 1
-    stored = record_events(session, new_events) if new_events else []
+    segments = {state["id"]: (store.id, store.platform, state["category"]) for state in _unique(catalog)}
+    stored = record_events(session, new_events, segments) if new_events else []
     for event in stored:
         tallies[event_owner[id(event)]].stored += 1
     _touch_last_event(catalog, stored)
@@ -372,21 +365,42 @@ def apply_many(
 
 def _write(session: Session, catalog: _Catalog, history: list[dict[str, Any]]) -> None:
     """One executemany UPDATE per set of changed columns (few sets: stock, prices, last event)."""
-    by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
-    now = utcnow()
+    bulk = catalog.bulk
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    now = bulk.time(utcnow())
     for state in _unique(catalog):
         dirty = state["_dirty"]
         if dirty:
-            row = {name: state[name] for name in dirty}
-            row["_id"] = state["id"]
-            row["updated_at"] = now
-            by_columns.setdefault(frozenset(dirty), []).append(row)
+            columns = tuple(sorted(dirty))
+            row = [_stored(bulk, name, state[name]) for name in columns]
+            row.extend((now, state["id"]))
+            by_columns.setdefault(columns, []).append(tuple(row))
     for columns, rows in by_columns.items():
-        session.execute(_product_update(columns), rows, execution_options={"synchronize_session": False})
-    if history:
-        for row in history:
-            row["recorded_at"] = now  # explicit: a column default would be called once per row
-        session.execute(_HISTORY_INSERT, history)
+        bulk.executemany(_product_update(columns), rows)
+    bulk.executemany(
+        _HISTORY_INSERT,
+        [
+            (
+                row["product_id"],
+                row["field"].name,
+                row["value_int"],
+                row["value_text"],
+                bulk.time(row["event_time"]),
+                row["delivery_id"],
+                now,
+            )
+            for row in history
+        ],
+    )
+
+
+def _stored(bulk: Bulk, name: str, value: Any) -> Any:
+    """A product state value as its column stores it."""
+    if name in _TIME_COLUMNS:
+        return bulk.time(value)
+    if isinstance(value, ListingStatus):
+        return value.name
+    return value
 
 
 def _unique(catalog: _Catalog) -> list[dict[str, Any]]:

@@ -14,13 +14,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from resight.audit.service import Actor, AuditEntry, record_many
+from resight.bulksql import Bulk
 from resight.catalog.models import Platform, Store
 from resight.db import utcnow
 from resight.dialect import upsert_insert
@@ -31,7 +32,44 @@ from resight.integrations.pipeline import normalize
 from resight.integrations.records import NormalizationError, Normalized, StoreRef
 
 MAX_ERROR = 2000
-_FIRST_COPY_INSERTS: dict[str, Any] = {}  # per dialect: built once, run for every group
+_INBOX_COLUMNS = (
+    "store_id",
+    "platform",
+    "kind",
+    "delivery_id",
+    "dedupe_key",
+    "status",
+    "notification_type",
+    "body",
+    "headers",
+    "received_at",
+    "processed_at",
+    "error",
+    "attempts",
+    "records_applied",
+)
+_INBOX_INSERT = f"INSERT INTO webhook_deliveries ({', '.join(_INBOX_COLUMNS)})"
+_INBOX_CASTS = {_INBOX_COLUMNS.index("headers"): "json"}  # PostgreSQL: the JSON column
+
+
+def _inbox_row(bulk: Bulk, row: dict[str, Any]) -> tuple[Any, ...]:
+    """An inbox row as its columns store it (enums by name, headers as JSON text)."""
+    return (
+        row["store_id"],
+        row["platform"].name,
+        row["kind"],
+        row["delivery_id"],
+        row["dedupe_key"],
+        row["status"].name,
+        row["notification_type"],
+        row["body"],
+        json.dumps(row["headers"]),
+        bulk.time(row["received_at"]),
+        bulk.time(row["processed_at"]),
+        row["error"],
+        row["attempts"],
+        row["records_applied"],
+    )
 
 
 @dataclass(slots=True)
@@ -104,7 +142,6 @@ def receive_many(session: Session, deliveries: Sequence[Incoming]) -> list[Recei
     Each delivery gets one audit row, by its store.
     """
     now = utcnow()
-    table = cast(Table, WebhookDelivery.__table__)
     firsts: list[int] = []
     seen: set[str] = set()
     rows: list[dict[str, Any]] = []
@@ -141,12 +178,14 @@ def receive_many(session: Session, deliveries: Sequence[Incoming]) -> list[Recei
         )
     # ON CONFLICT DO NOTHING: a copy stored earlier, or by a concurrent transaction (which we wait
     # for), leaves its key taken; no IntegrityError, no savepoint per delivery.
-    dialect = session.get_bind().dialect.name
-    statement = _FIRST_COPY_INSERTS.get(dialect)
-    if statement is None:
-        statement = upsert_insert(session, table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        statement = _FIRST_COPY_INSERTS[dialect] = statement.returning(table.c.id, table.c.dedupe_key)
-    inserted = session.execute(statement, [rows[i] for i in firsts])
+    bulk = Bulk(session)
+    inserted = bulk.insert_returning(
+        _INBOX_INSERT,
+        len(_INBOX_COLUMNS),
+        [_inbox_row(bulk, rows[i]) for i in firsts],
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+        cast=_INBOX_CASTS,
+    )
     ids = {key: row_id for row_id, key in inserted}
     first_set = set(firsts)
     repeats = [
@@ -154,22 +193,23 @@ def receive_many(session: Session, deliveries: Sequence[Incoming]) -> list[Recei
         for index in range(len(deliveries))
         if index not in first_set or ids.get(rows[index]["dedupe_key"]) is None
     ]
-    if repeats:
-        for index in repeats:
-            rows[index].update(
-                dedupe_key=None,
-                status=DeliveryStatus.duplicate,
-                error=None,
-                records_applied=0,
-                notification_type=None,
-            )
-            outcomes[index] = (DeliveryStatus.duplicate, None, None)
-        result = session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [rows[index] for index in repeats],
+    for index in repeats:
+        rows[index].update(
+            dedupe_key=None,
+            status=DeliveryStatus.duplicate,
+            error=None,
+            records_applied=0,
+            notification_type=None,
         )
-        for index, (row_id,) in zip(repeats, result, strict=True):
-            rows[index]["id"] = row_id
+        outcomes[index] = (DeliveryStatus.duplicate, None, None)
+        ((row_id,),) = bulk.insert_returning(
+            _INBOX_INSERT,
+            len(_INBOX_COLUMNS),
+            [_inbox_row(bulk, rows[index])],
+            "RETURNING id",
+            cast=_INBOX_CASTS,
+        )
+        rows[index]["id"] = row_id
     for index in firsts:
         if rows[index]["dedupe_key"] is not None:
             rows[index]["id"] = ids[rows[index]["dedupe_key"]]

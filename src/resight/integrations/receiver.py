@@ -8,6 +8,7 @@ that commits before the 2xx is sent.
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import threading
 from collections.abc import Callable
@@ -199,6 +200,21 @@ async def receive(request: Request, platform: Platform, store_param: int | None)
     if receipt.status is DeliveryStatus.processed:
         announce_ingested(request.app)  # committed: live KPIs for dashboards (debounced)
     return receipt
+
+
+def receipt_json(receipt: inbox.Receipt) -> bytes:
+    """The body of a delivery's 2xx, as api_schemas.DeliveryReceipt documents it."""
+    return json.dumps(
+        {
+            "id": receipt.id,
+            "delivery_id": receipt.delivery_id,
+            "status": receipt.status.value,
+            "notification_type": receipt.notification_type,
+            "error": receipt.error,
+            "counts": receipt.counts,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def limit_webhooks(request: Request, store_id: int) -> None:

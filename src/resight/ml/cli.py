@@ -35,8 +35,8 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
-        rounds: Annotated[int, typer.Option(min=1, help="Boosting rounds (trees).")] = 200,
-        leaves: Annotated[int, typer.Option(min=2, help="Leaves per tree.")] = 31,
+        rounds: Annotated[int, typer.Option(min=1, help="Boosting rounds (trees).")] = 100,
+        leaves: Annotated[int, typer.Option(min=2, help="Leaves per tree.")] = 15,
         snapshot_hours: Annotated[int, typer.Option(min=1, help="Hours between training snapshots.")] = 12,
         eval_hours: Annotated[int, typer.Option(min=1, help="Length of the evaluation slice.")] = 48,
         until: Annotated[

@@ -40,18 +40,19 @@ def contributions(model: LoadedModel, x: Floats) -> Floats:
 
 def explain(model: LoadedModel, frame: RawFrame) -> Explanation:
     """Explain the first row of `frame`; contributions sorted by absolute size, largest first."""
-    x = encode(frame.take(np.array([0])), model.spec)
-    shap = contributions(model, x)[0]
+    x = encode(frame if len(frame) == 1 else frame.take(np.array([0])), model.spec)
+    shap = contributions(model, x)[0].tolist()
     raw = float(model.raw(x)[0])
+    row = x[0].tolist()
     items = []
     for i, feature in enumerate(FEATURES):
         value: float | str | None
         if feature.name in CATEGORICAL:
             value = str(getattr(frame, feature.name)[0])
         else:
-            number = float(x[0, FEATURE_INDEX[feature.name]])
+            number = row[FEATURE_INDEX[feature.name]]
             value = None if math.isnan(number) else number
-        items.append(Contribution(feature.name, feature.label, value, float(shap[i])))
+        items.append(Contribution(feature.name, feature.label, value, shap[i]))
     items.sort(key=lambda c: -abs(c.shap))
     return Explanation(
         model_version=model.version,

@@ -27,6 +27,9 @@ class ScorerLock:
         self._connection: Connection | None = None
         self._file: IO[bytes] | None = None
         self.path: Path | None = None
+        # Times the lock was newly obtained: a holder that lost it and took it back (another
+        # process may have scored meanwhile) sees this change and drops its cached state.
+        self.acquisitions = 0
         if engine.dialect.name == "sqlite":
             database = engine.url.database
             if database and database != ":memory:" and not database.startswith("file::memory:"):
@@ -54,6 +57,7 @@ class ScorerLock:
         handle.write(f"{os.getpid()}\n".encode())
         handle.flush()
         self._file = handle
+        self.acquisitions += 1
         return True
 
     def _acquire_postgres(self) -> bool:
@@ -76,6 +80,7 @@ class ScorerLock:
             connection.close()
             return False
         self._connection = connection
+        self.acquisitions += 1
         return True
 
     def _drop_connection(self) -> None:

@@ -56,3 +56,17 @@ class MlScore(Base):
     sort_key: Mapped[float | None] = mapped_column(Float)
     # Ids of the rules that placed or adjusted this product (pin, boosts, demotes), or None.
     rules_applied: Mapped[list[int] | None] = mapped_column(JSON)
+
+
+class MlScoreHistory(Base):
+    """Change points of each product's score and rank (ml/history.py decides which cycles to keep)."""
+
+    __tablename__ = "ml_score_history"
+    # Pruning by age seeks this index; per-product reads use the primary key.
+    __table_args__ = (Index("ix_ml_score_history_computed_at", "computed_at"),)
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)  # None: not ranked (removed by a rule)
+    model_version: Mapped[str] = mapped_column(String(64))

@@ -14,9 +14,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -26,6 +25,12 @@ from resight.db import utcnow
 from resight.errors import Conflict, NotFound
 from resight.ml.features import FEATURE_NAMES, FeatureSpec, Floats
 from resight.ml.models import MlModel, ModelStatus
+
+if TYPE_CHECKING:
+    # Imported where a model is loaded, not at start: lightgbm.compat pulls in pandas and
+    # scikit-learn when they are installed (~5 s of CPU), which a process that loads no model (most
+    # CLI commands and tests, a server before its first model) should not pay for.
+    import lightgbm as lgb
 
 ARTIFACT_FORMAT = 1
 
@@ -79,6 +84,8 @@ class ArtifactError(Exception):
 
 
 def read_artifact(path: Path, sha256: str) -> LoadedModel:
+    import lightgbm as lgb  # here, not at the top: see the TYPE_CHECKING import above
+
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -1,22 +1,25 @@
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, BackgroundTasks, Query, Request
+from pydantic import AwareDatetime
 
 from resight.db import utcnow
 from resight.deps import AdminDep, MerchandiserDep, RequestIdDep, SessionDep, SettingsDep, ViewerDep
-from resight.errors import Conflict, ServiceUnavailable
+from resight.errors import BadRequest, Conflict, ServiceUnavailable
 from resight.events.alerts import raise_alert
 from resight.india import paise_to_rupees, rupees_to_paise
-from resight.ml import registry, whatif
+from resight.ml import history, registry, whatif
 from resight.ml.explain import OUTPUT_SPACE, explain
 from resight.ml.registry import LoadedModel, ModelStore
 from resight.ml.schemas import (
     ContributionOut,
     ExplainOut,
+    HistoryPointOut,
     ItemOut,
     ModelOut,
     RankRequest,
@@ -29,7 +32,15 @@ from resight.ml.schemas import (
     WhatIfState,
 )
 from resight.ml.service import item_view, rank_items, rule_refs
-from resight.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_id_cursor, encode_cursor
+from resight.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    decode_cursor,
+    decode_id_cursor,
+    encode_cursor,
+    page_of,
+)
 
 router = APIRouter(tags=["ml"])
 
@@ -54,13 +65,55 @@ def item(item_id: int, session: SessionDep, _: ViewerDep) -> ItemOut:
     return item_view(session, item_id, utcnow())
 
 
+def _utc(moment: dt.datetime | None, name: str) -> dt.datetime | None:
+    try:  # an aware time near year 1 or 9999 has no UTC equivalent
+        return None if moment is None else moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise BadRequest(f"{name} is out of range") from exc
+
+
+def _time_cursor(cursor: str | None) -> dt.datetime | None:
+    key = decode_cursor(cursor, 1)
+    if key is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(key[0]) if isinstance(key[0], str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadRequest("invalid cursor: pass back the next_cursor of the previous page")
+    return _utc(moment, "cursor")
+
+
+@router.get(
+    "/item/{item_id}/history",
+    response_model=Page[HistoryPointOut],
+    summary="A product's score and rank over time, newest first",
+)
+def item_history(
+    item_id: int,
+    session: SessionDep,
+    _: ViewerDep,
+    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[HistoryPointOut]:
+    """Change points: a point is kept when the rank or score moved materially, and once per IST day
+    (docs/decisions/0901-score-history.md), so the value holds from one point until the next."""
+    start, end = _utc(since, "from"), _utc(until, "to")
+    if start is not None and end is not None and start > end:
+        raise BadRequest("from must not be after to")
+    rows = history.history_page(session, item_id, start, end, limit, _time_cursor(cursor))
+    rows, next_cursor = page_of(rows, limit, lambda row: [row.computed_at.isoformat()])
+    return Page(items=[HistoryPointOut.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
 @router.get("/explain/{item_id}", response_model=ExplainOut, summary="Why a product scores what it does")
-def explain_item(
-    item_id: int, request: Request, session: SessionDep, settings: SettingsDep, _: ViewerDep
-) -> ExplainOut:
+def explain_item(item_id: int, request: Request, session: SessionDep, _: ViewerDep) -> ExplainOut:
     model = _model(request, session)
-    ctx = whatif.context(session, model, item_id, settings.rank_by)
-    result = explain(model, ctx.frame)
+    _row, frame = whatif.product_now(session, item_id)
+    result = explain(model, frame)
     return ExplainOut(
         item_id=item_id,
         model_version=result.model_version,
@@ -95,8 +148,8 @@ def whatif_price(
     ctx = whatif.context(session, model, body.item_id, settings.rank_by)
     current = whatif.current_point(ctx)
     (simulated,) = whatif.simulate(session, ctx, [rupees_to_paise(body.new_price)])
-    touching = whatif.rules_touching(ctx)
-    refs = rule_refs(session, touching)
+    touching = ctx.effect.rule_ids
+    refs = rule_refs(session, set(touching))
     return WhatIfPriceOut(
         item_id=body.item_id,
         model_version=model.version,

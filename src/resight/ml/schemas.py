@@ -4,13 +4,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from resight.catalog.models import Platform
 from resight.events.schemas import ProductMetrics
 from resight.ml.models import ModelStatus
 
 Rupees = Decimal
+MAX_QUERY_LENGTH = 100
 
 SCORE_MEANING = (
     "score = expected orders in the next 24 hours; ranked by expected GMV (score × price) unless "
@@ -26,6 +27,21 @@ class RankRequest(BaseModel):
     marketplace: Platform | None = None
     category: str | None = Field(default=None, description="A category path; matches its subcategories too.")
     brand: str | None = None
+    q: str | None = Field(
+        default=None,
+        max_length=MAX_QUERY_LENGTH,
+        description="Case-insensitive substring of the title, SKU or brand (trimmed; blank means none).",
+    )
+
+    @field_validator("q", mode="before")
+    @classmethod
+    def _trim_query(cls, value: object) -> object:
+        """Trimmed before the length check; blank means no search."""
+        if not isinstance(value, str):
+            return value
+        if "\x00" in value:
+            raise ValueError("q must not contain NUL characters")
+        return value.strip() or None
 
 
 class RuleRef(BaseModel):
@@ -53,7 +69,13 @@ class RankedItemOut(BaseModel):
 
 class RankResponse(BaseModel):
     items: list[RankedItemOut]
-    total: int = Field(description="Ranked products matching the filters.")
+    total: int = Field(
+        description="Ranked products matching the filters; with filters, counted up to 10,000 "
+        "(see total_capped)."
+    )
+    total_capped: bool = Field(
+        default=False, description="More products match the filters than `total` counts."
+    )
     model_version: str | None
     computed_at: dt.datetime | None
     score_meaning: str = SCORE_MEANING
@@ -83,6 +105,15 @@ class ItemOut(BaseModel):
     computed_at: dt.datetime | None
     rules_applied: list[RuleRef]
     metrics: ProductMetrics
+
+
+class HistoryPointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, protected_namespaces=())
+
+    computed_at: dt.datetime = Field(description="The scoring cycle's time (UTC).")
+    score: float = Field(description="Expected orders in the next 24 hours.")
+    rank: int | None = Field(description="None when not ranked (removed by a rule).")
+    model_version: str
 
 
 class ContributionOut(BaseModel):

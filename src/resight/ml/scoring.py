@@ -3,7 +3,12 @@
 Score meaning: expected orders in the next 24 hours (the model's Poisson mean). The ranking is by
 expected GMV = expected orders × selling price (RESIGHT_RANK_BY=orders ranks by orders instead),
 then adjusted by the merchandising rules (rules/engine.py). All products go through in one
-vectorised pass and are written in one bulk upsert; `previous_rank` keeps the last cycle's rank.
+vectorised pass; `previous_rank` keeps the last cycle's rank.
+
+The long-lived scorer passes a `ScoringState` (ml/warm.py) from cycle to cycle: products whose
+feature row is bit-for-bit the one scored last time keep their prediction, and only the ml_scores
+rows whose values changed are written. Without a state (tests, a first cycle) everything is
+predicted and written; both paths give the same table (tests/ml/test_incremental.py).
 """
 
 from __future__ import annotations
@@ -15,15 +20,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from resight.bulksql import Bulk
 from resight.catalog.models import ListingStatus, Product
-from resight.dialect import upsert_insert
-from resight.ml.features import Floats, RawFrame, encode
+from resight.ml.features import Floats, Ints, RawFrame, encode
+from resight.ml.history import record_cycle
 from resight.ml.models import MlScore
 from resight.ml.registry import LoadedModel
 from resight.ml.snapshots import current_frame, fetch_raw
+from resight.ml.warm import ScoreTable, ScoringState, WrittenScores
 from resight.rules.candidates import normalise_category, normalise_key
 from resight.rules.engine import Candidates, Ranking, apply_rules
 from resight.rules.service import active_rule_specs
@@ -106,19 +114,25 @@ def run_cycle(
     now: dt.datetime,
     rank_by: RankBy = "gmv",
     timings: dict[str, float] | None = None,
+    state: ScoringState | None = None,
 ) -> CycleResult:
     """One cycle in the caller's transaction (it only flushes). `timings`, if given, receives the
-    seconds spent in each stage (features, predict, rules, persist)."""
+    seconds spent in each stage (features, predict, rules, persist). `state`, if given, is this
+    process's memory of the previous cycle; the caller must drop it if the transaction fails."""
     clock = _Stopwatch(timings)
     frame = current_frame(session, now)
     x = encode(frame, model.spec)
     clock.lap("features")
-    expected = model.predict(x)
+    if state is None:
+        expected = model.predict(x)
+    else:
+        expected = state.predictions.predict(model, frame.product_id, x)
     clock.lap("predict")
     keys = ranking_key(expected, frame.price, rank_by)
     ranking = apply_rules(candidates_of(frame, keys), active_rule_specs(session, now), now)
     clock.lap("rules")
-    changed = persist(session, model.version, now, frame.product_id, expected, ranking)
+    written = state.written if state is not None else None
+    changed = persist(session, model.version, now, frame.product_id, expected, ranking, written)
     session.flush()
     clock.lap("persist")
     return CycleResult(
@@ -147,68 +161,91 @@ def persist(
     session: Session,
     version: str,
     now: dt.datetime,
-    product_ids: np.ndarray,
+    product_ids: Ints,
     expected: Floats,
     ranking: Ranking,
+    written: WrittenScores | None = None,
 ) -> list[int]:
-    """Rewrite ml_scores in one bulk upsert; returns up to 1,000 products whose rank changed."""
+    """Bring ml_scores to this cycle's values; returns up to 1,000 products whose rank changed.
+
+    With `written` holding what this process wrote last cycle, only rows that differ are written
+    and only products that left the active catalogue are deleted; otherwise every row is."""
     order = np.argsort(product_ids)
     sorted_ids = product_ids[order]
-    rank_of = np.zeros(len(product_ids), dtype=np.int64)
-    rank_of[np.searchsorted(sorted_ids, ranking.product_ids)] = np.arange(1, len(ranking) + 1)
-    sort_key = np.full(len(product_ids), np.nan)
-    free = ~ranking.pinned
-    sort_key[np.searchsorted(sorted_ids, ranking.product_ids[free])] = ranking.scores[free]
-    rules = touched_rules(ranking)
-    previous: dict[int, int | None] = dict(fetch_raw(session, select(MlScore.product_id, MlScore.rank)))
-    ids_list = sorted_ids.tolist()
-    ranks_list = [r if r > 0 else None for r in rank_of.tolist()]
-    keys_list = [None if k != k else k for k in sort_key.tolist()]
-    scores_list = expected[order].tolist()
-    rows = [
-        {
-            "product_id": pid,
-            "score": score,
-            "rank": rank,
-            "previous_rank": previous.get(pid),
-            "model_version": version,
-            "computed_at": now,
-            "sort_key": key,
-        }
-        for pid, score, rank, key in zip(ids_list, scores_list, ranks_list, keys_list, strict=True)
-    ]
-    table = MlScore.__table__
-    statement = upsert_insert(session, table)  # type: ignore[arg-type]
-    statement = statement.on_conflict_do_update(
-        index_elements=["product_id"],
-        set_={
-            name: getattr(statement.excluded, name)
-            for name in (
-                "score",
-                "rank",
-                "previous_rank",
-                "model_version",
-                "computed_at",
-                "sort_key",
-                "rules_applied",
+    table = ScoreTable.build(version, now, sorted_ids, expected[order], ranking, touched_rules(ranking))
+    old = written.table if written is not None else None
+    if old is None:
+        table = table.with_previous(*_stored_ranks(session))
+        write = np.ones(len(table), dtype=bool)
+    else:
+        table = table.with_previous(old.product_ids, old.ranks)
+        write = table.differs_from(old)
+    _write_rows(session, table, write)
+    record_cycle(session, now, version, sorted_ids, expected[order], table.ranks)  # change points only
+    if old is None:  # products no longer active leave the ranking
+        session.execute(
+            delete(MlScore).where(
+                MlScore.product_id.in_(select(Product.id).where(Product.status != ListingStatus.active))
             )
-        },
+        )
+    else:
+        gone = old.product_ids[~np.isin(old.product_ids, sorted_ids)].tolist()
+        for start in range(0, len(gone), 10_000):  # below SQLite's limit on bound parameters
+            session.execute(delete(MlScore).where(MlScore.product_id.in_(gone[start : start + 10_000])))
+    if written is not None:
+        written.remember(table, int(write.sum()))
+    moved = table.ranks != table.previous
+    changed: list[int] = table.product_ids[moved][:1000].tolist()
+    return changed
+
+
+def _stored_ranks(session: Session) -> tuple[Ints, Ints]:
+    """(product ids ascending, rank or 0) of every ml_scores row."""
+    rows = fetch_raw(session, select(MlScore.product_id, MlScore.rank).order_by(MlScore.product_id))
+    data = np.array(rows, dtype=np.float64).reshape(len(rows), 2)  # a rank of None becomes NaN
+    return data[:, 0].astype(np.int64), np.nan_to_num(data[:, 1], nan=0.0).astype(np.int64)
+
+
+_UPSERT = (
+    "INSERT INTO ml_scores (product_id, score, rank, previous_rank, model_version, computed_at, "
+    "sort_key, rules_applied) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (product_id) DO UPDATE SET "
+    "score = excluded.score, rank = excluded.rank, previous_rank = excluded.previous_rank, "
+    "model_version = excluded.model_version, computed_at = excluded.computed_at, "
+    "sort_key = excluded.sort_key, rules_applied = NULL"
+)
+
+
+def _write_rows(session: Session, table: ScoreTable, write: npt.NDArray[np.bool_]) -> None:
+    """Upsert the selected rows in plain SQL (SQLAlchemy's per-row parameter processing cost more
+    than the database), then set rules_applied on the few written rows that carry rules."""
+    index = np.flatnonzero(write)
+    if len(index) == 0:
+        return
+    bulk = Bulk(session)
+    computed_at = bulk.time(table.computed_at)
+    ranks = [r or None for r in table.ranks[index].tolist()]
+    previous = [r or None for r in table.previous[index].tolist()]
+    keys = [None if k != k else k for k in table.sort_keys[index].tolist()]
+    rows = list(
+        zip(
+            table.product_ids[index].tolist(),
+            table.scores[index].tolist(),
+            ranks,
+            previous,
+            [table.version] * len(index),
+            [computed_at] * len(index),
+            keys,
+            strict=True,
+        )
     )
-    if rows:
-        session.execute(statement, rows)
-    if rules:  # few products carry rules: set theirs apart, so the bulk rows need no JSON
-        table_c = MlScore.__table__.c
+    bulk.executemany(_UPSERT, rows)
+    written_ids = set(table.product_ids[index].tolist())
+    rules = {pid: ids for pid, ids in table.rules.items() if pid in written_ids}
+    if rules:
+        columns = MlScore.__table__.c
         session.execute(
             update(MlScore.__table__)  # type: ignore[arg-type]
-            .where(table_c.product_id == bindparam("pid"))
+            .where(columns.product_id == bindparam("pid"))
             .values(rules_applied=bindparam("ids")),
             [{"pid": pid, "ids": ids} for pid, ids in rules.items()],
         )
-    # Products no longer active leave the ranking.
-    session.execute(
-        delete(MlScore).where(
-            MlScore.product_id.in_(select(Product.id).where(Product.status != ListingStatus.active))
-        )
-    )
-    changed = [row["product_id"] for row in rows if row["rank"] != row["previous_rank"]]
-    return changed[:1000]

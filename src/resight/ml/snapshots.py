@@ -13,13 +13,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import HistoryField, ListingStatus, Product, ProductHistory
 from resight.events import rollups
 from resight.events.models import ProductHourlyMetrics
-from resight.ml.features import WINDOWS, ActivityIndex, FieldHistory, Floats, Ints, RawFrame, Strings
+from resight.ml.features import (
+    WINDOWS,
+    ActivityIndex,
+    FieldHistory,
+    Floats,
+    Ints,
+    RawFrame,
+    Strings,
+)
 
 ACTIVE = ListingStatus.active.value
 LONGEST_WINDOW = max(seconds for _, seconds in WINDOWS)
@@ -60,10 +69,19 @@ def _floats(values: Sequence[Any]) -> Floats:
     return np.array(values, dtype=np.float64) if len(values) else np.empty(0, dtype=np.float64)
 
 
-def _strings(values: Sequence[Any]) -> Strings:
-    out = np.empty(len(values), dtype=object)
-    out[:] = [str(v) if v is not None else "" for v in values]
+def _strings(values: npt.NDArray[Any]) -> Strings:
+    out: Strings = np.asarray(values, dtype=object).copy()
+    out[np.equal(out, None)] = ""  # type: ignore[call-overload]
     return out
+
+
+def _table(rows: list[tuple[Any, ...]], width: int) -> npt.NDArray[np.object_]:
+    """Rows as a 2-D object array: one C-level pass, where zip(*rows) costs a Python tuple per
+    column and row. Numeric columns then convert with astype (None becomes NaN)."""
+    table: npt.NDArray[np.object_] = np.empty((len(rows), width), dtype=object)
+    if rows:
+        table[:] = rows
+    return table
 
 
 @dataclass(frozen=True)
@@ -108,24 +126,26 @@ def load_catalogue(
         query = query.where(p.id.in_(list(product_ids)))
     if active_only:
         query = query.where(p.status == ACTIVE)
-    rows = fetch_raw(session, query)
-    columns: list[Sequence[Any]] = (
-        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(13)]
-    )
+    table = _table(fetch_raw(session, query), 13)
+
+    def floats(k: int, scale: float = 1.0) -> Floats:
+        column: Floats = table[:, k].astype(np.float64)
+        return column / scale if scale != 1.0 else column
+
     return Catalogue(
-        product_id=np.array(columns[0], dtype=np.int64),
-        created=_floats(columns[1]),
-        price=_floats(columns[2]) / 100.0,
-        mrp=_floats(columns[3]) / 100.0,
-        stock=_floats(columns[4]),
-        rating=_floats(columns[5]),
-        rating_count=_floats(columns[6]),
-        buybox=_floats(columns[7]) / 100.0,
-        competitor=_floats(columns[8]) / 100.0,
-        marketplace=_strings(columns[9]),
-        category=_strings(columns[10]),
-        brand=_strings(columns[11]),
-        status=_strings(columns[12]),
+        product_id=table[:, 0].astype(np.int64),
+        created=floats(1),
+        price=floats(2, 100.0),
+        mrp=floats(3, 100.0),
+        stock=floats(4),
+        rating=floats(5),
+        rating_count=floats(6),
+        buybox=floats(7, 100.0),
+        competitor=floats(8, 100.0),
+        marketplace=_strings(table[:, 9]),
+        category=_strings(table[:, 10]),
+        brand=_strings(table[:, 11]),
+        status=_strings(table[:, 12]),
     )
 
 
@@ -177,12 +197,18 @@ def frame_from_catalogue(catalogue: Catalogue, index: Any, at: float, activity: 
 
 
 def current_frame(session: Session, now: dt.datetime, product_ids: Iterable[int] | None = None) -> RawFrame:
-    """Active products as they are now, with trailing activity from complete rollup buckets."""
+    """Active products as they are now, with trailing activity from complete rollup buckets.
+
+    The frame's moment is the start of the bucket holding `now` — the moment the trailing windows
+    end at, and the kind of moment every training snapshot is — so the time features (age, IST
+    hour, weekday, festive) change when a bucket closes, not with every cycle. (Summing the
+    windows in SQL instead of reading the bucket rows cost SQLite more CPU than it saved.)"""
     catalogue = load_catalogue(session, product_ids, active_only=True)
-    since = bucket_floor(now) - dt.timedelta(seconds=LONGEST_WINDOW)
+    moment = bucket_floor(now)
+    since = moment - dt.timedelta(seconds=LONGEST_WINDOW)
     ids = None if product_ids is None else catalogue.product_id.tolist()
     activity = load_activity(session, since, ids)
-    return frame_from_catalogue(catalogue, slice(None), now.timestamp(), activity)
+    return frame_from_catalogue(catalogue, slice(None), moment.timestamp(), activity)
 
 
 # Historised fields: (field, catalogue attribute, scale from the stored integer).
@@ -241,7 +267,7 @@ def load_history(session: Session) -> History:
     ids = np.array(cols[0], dtype=np.int64)
     seconds = np.array(cols[4], dtype=np.int64)
     value_int = _floats(cols[2])
-    value_text = _strings(cols[3])
+    value_text = _strings(np.array(cols[3], dtype=object))
     fields: dict[str, FieldHistory] = {}
     for field, _, scale in _HISTORISED:
         mask = field_of == field.value

@@ -4,6 +4,8 @@ RESIGHT_SCORING_DEBOUNCE_SECONDS) when `trigger()` is called after ingestion or 
 Only the process holding the scorer lock (ml/lock.py) scores; the others keep trying each
 interval, so one takes over within an interval if the scorer dies. A failing cycle rolls back
 (the last good scores stay) and opens a "scoring_failed" alert; the next good cycle resolves it.
+The scorer keeps its memory between cycles (ml/warm.py) and drops it after a failed cycle or a
+lost lock.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from resight.config import Settings
 from resight.db import transaction, utcnow
 from resight.events.alerts import evaluate_alerts, raise_alert, resolve_alert
+from resight.ml.history import prune_history
 from resight.ml.lock import ScorerLock
 from resight.ml.registry import ModelStore
 from resight.ml.scoring import CycleResult, run_cycle
+from resight.ml.warm import ScoringState
 
 log = logging.getLogger("resight.ml")
 
@@ -49,13 +53,17 @@ class Scorer:
         self.lock = ScorerLock(engine)
         self.on_scored: list[OnScored] = on_scored if on_scored is not None else []
         self.last_error: str | None = None
+        self.state: ScoringState | None = None  # memory between cycles (ml/warm.py)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
     def cycle(self, now: dt.datetime | None = None) -> CycleResult | None:
         """One cycle if this process is the scorer and a model serves; None otherwise."""
         if not self.lock.acquire():
+            self.state = None
             return None
+        if self.state is None or self.state.generation != self.lock.acquisitions:
+            self.state = ScoringState(generation=self.lock.acquisitions)
         now = now or utcnow()
         try:
             with transaction(self._factory) as session:
@@ -63,11 +71,14 @@ class Scorer:
                 self._report_model_problem(session)
                 if model is None:
                     return None
-                result = run_cycle(session, model, now, self._settings.rank_by)
+                result = run_cycle(session, model, now, self._settings.rank_by, state=self.state)
+                retention = dt.timedelta(days=self._settings.score_history_retention_days)
+                prune_history(session, now, retention)
                 evaluate_alerts(session, self._settings, now)
                 resolve_alert(session, FAILING_KEY)
         except Exception as exc:  # a failed cycle must neither stop the loop nor touch the scores
             log.exception("scoring cycle failed")
+            self.state = None  # it may describe writes that were rolled back
             self.last_error = f"{type(exc).__name__}: {exc}"
             with transaction(self._factory) as session:
                 raise_alert(

@@ -164,7 +164,10 @@ async def running_in_app(app: FastAPI, settings: Settings) -> AsyncIterator[Live
 
     Also subscribes to the scoring loop's `app.state.on_scored` callbacks (ml/worker.py), so that
     whichever API process holds the scorer lock publishes the ranking after each cycle."""
-    async with running(settings, app.state.session_factory) as feeds:
+    # The feeds read on worker threads. An app whose sessions share one connection (the test
+    # suite's rolled-back transaction) gives them their own factory: a connection is single-threaded.
+    factory = getattr(app.state, "feeds_session_factory", None) or app.state.session_factory
+    async with running(settings, factory) as feeds:
         app.state.hub = feeds.hub
         app.state.live_feeds = feeds
         callbacks: list[Any] | None = getattr(app.state, "on_scored", None)

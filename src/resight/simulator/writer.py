@@ -18,11 +18,12 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from resight.audit.service import SYSTEM, record
-from resight.catalog.models import Platform, Product
+from resight.catalog.models import Platform, Product, ProductHistory
 from resight.catalog.stores import create_store
 from resight.errors import Conflict
+from resight.events.models import Event, ProductHourlyMetrics
 from resight.events.rollups import COUNTERS
-from resight.simulator.bulk import insert_rows, timestamps, update_rows
+from resight.simulator.bulk import indexes_built_after, insert_rows, timestamps, update_rows
 from resight.simulator.data import CATEGORIES, MARKETPLACES
 from resight.simulator.history import ORDER, Chunk, History
 from resight.simulator.models import SimulatorWorld
@@ -303,7 +304,11 @@ def write_demo_world(
     try:
         secrets = _create_stores(session, fernet, world)
         session.flush()
-        writer = _write_history(connection, world, days * 24, progress)
+        # With no products there are no rows in the per-product tables either.
+        bulk_models = [] if existing else [Event, ProductHistory, ProductHourlyMetrics]
+        bulk_tables = [model.metadata.tables[model.__tablename__] for model in bulk_models]
+        with indexes_built_after(connection, bulk_tables):
+            writer = _write_history(connection, world, days * 24, progress)
         row = SimulatorWorld(
             seed=seed,
             n_products=n_products,

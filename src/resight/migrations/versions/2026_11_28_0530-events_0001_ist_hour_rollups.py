@@ -32,6 +32,24 @@ COUNTERS = (
     "returned_paise",
 )
 
+# Each counter summed from raw events (docs/metrics.md).
+_SUMS = ", ".join(
+    [
+        "COALESCE(SUM(CASE WHEN event_type = 'view' THEN quantity ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'click' THEN quantity ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'add_to_cart' THEN quantity ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'order' THEN 1 ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'order' THEN quantity ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'order' THEN revenue_paise ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'cancellation' THEN 1 ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'cancellation' THEN quantity ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'cancellation' THEN revenue_paise ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'return' THEN 1 ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'return' THEN quantity ELSE 0 END), 0)",
+        "COALESCE(SUM(CASE WHEN event_type = 'return' THEN revenue_paise ELSE 0 END), 0)",
+    ]
+)
+
 # What one product row adds to its (store, category) counts: docs/metrics.md.
 ACTIVE = "CASE WHEN {row}.status = 'active' THEN 1 ELSE 0 END"
 OUT_OF_STOCK = "CASE WHEN {row}.status <> 'deleted' AND {row}.stock <= 0 THEN 1 ELSE 0 END"
@@ -123,11 +141,27 @@ def upgrade() -> None:
         for statement in SQLITE_TRIGGERS:
             op.execute(statement)
     # Existing rollups were UTC-hour buckets: recompute both tables from raw events in IST hours.
-    from sqlalchemy.orm import Session
-
-    from resight.events.rollups import rebuild_rollups
-
-    rebuild_rollups(Session(bind=op.get_bind()))
+    # Plain SQL, frozen here: the application's rebuild knows tables of later revisions.
+    if op.get_bind().dialect.name == "postgresql":
+        hour = "date_bin(interval '1 hour', event_time, timestamptz '2000-01-01 00:30:00+00')"
+    else:
+        hour = (
+            "strftime('%Y-%m-%d %H:%M:%S.000000', "
+            "strftime('%Y-%m-%d %H:00:00', event_time, '+30 minutes'), '-30 minutes')"
+        )
+    columns = ", ".join(COUNTERS)
+    op.execute("DELETE FROM product_hourly_metrics")
+    op.execute(
+        f"INSERT INTO product_hourly_metrics (product_id, hour_start, {columns}) "
+        f"SELECT product_id, {hour}, {_SUMS} FROM events GROUP BY product_id, {hour}"
+    )
+    op.execute(
+        f"INSERT INTO segment_hourly_metrics (hour_start, store_id, category, marketplace, {columns}) "
+        f"SELECT h.hour_start, p.store_id, p.category, MIN(p.marketplace), "
+        + ", ".join(f"SUM(h.{name})" for name in COUNTERS)
+        + " FROM product_hourly_metrics h JOIN products p ON p.id = h.product_id "
+        "GROUP BY h.hour_start, p.store_id, p.category"
+    )
 
 
 def downgrade() -> None:
@@ -146,23 +180,7 @@ def downgrade() -> None:
         hour = "date_trunc('hour', event_time)"
     else:
         hour = "strftime('%Y-%m-%d %H:00:00.000000', event_time)"
-    sums = ", ".join(
-        [
-            "COALESCE(SUM(CASE WHEN event_type = 'view' THEN quantity ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'click' THEN quantity ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'add_to_cart' THEN quantity ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'order' THEN 1 ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'order' THEN quantity ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'order' THEN revenue_paise ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'cancellation' THEN 1 ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'cancellation' THEN quantity ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'cancellation' THEN revenue_paise ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'return' THEN 1 ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'return' THEN quantity ELSE 0 END), 0)",
-            "COALESCE(SUM(CASE WHEN event_type = 'return' THEN revenue_paise ELSE 0 END), 0)",
-        ]
-    )
     op.execute(
         f"INSERT INTO product_hourly_metrics (product_id, hour_start, {', '.join(COUNTERS)}) "
-        f"SELECT product_id, {hour}, {sums} FROM events GROUP BY product_id, {hour}"
+        f"SELECT product_id, {hour}, {_SUMS} FROM events GROUP BY product_id, {hour}"
     )

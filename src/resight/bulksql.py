@@ -1,0 +1,114 @@
+"""Bulk statements on the session's own DBAPI connection, for the ingestion hot path.
+
+SQLAlchemy's per-row work (compiling parameters, running each column type's bind processor)
+cost more than the database itself when one delivery writes thousands of rows
+(docs/decisions/0301-raw-bulk-ingestion-writes.md). These helpers run plain SQL on the same
+connection, inside the session's transaction and savepoints, and convert values the way
+SQLAlchemy's column types would, so rows written here read back identically through the ORM.
+Statements are written with `?` placeholders; for PostgreSQL they become `%s`.
+DBAPI errors are re-raised as SQLAlchemy's (IntegrityError, DataError, ...), so callers catch one
+family of exceptions whichever path wrote the row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+# Below SQLite's limit of 32,766 bound parameters per statement, and PostgreSQL's 65,535.
+MAX_PARAMETERS = 30_000
+
+
+class Bulk:
+    """The session's current connection, opened for plain SQL (no new transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect
+        self.sqlite = self.dialect.name == "sqlite"
+        self._driver: Any = connection.connection.driver_connection
+        self._times: dict[dt.datetime, Any] = {}  # a delivery repeats its times across tables
+
+    def sql(self, statement: str) -> str:
+        return statement if self.sqlite else statement.replace("?", "%s")
+
+    def time(self, moment: dt.datetime | None) -> Any:
+        """A timezone-aware time as UTCDateTime stores it (SQLite: naive UTC text with microseconds)."""
+        if moment is None:
+            return None
+        stored = self._times.get(moment)
+        if stored is None:
+            if moment.tzinfo is None:
+                raise ValueError("naive datetime given; ReSight stores only timezone-aware UTC times")
+            utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
+            stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else utc
+            self._times[moment] = stored
+        return stored
+
+    def read_time(self, value: Any) -> dt.datetime | None:
+        """A UTCDateTime column read back by plain SQL, as the ORM would return it."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    @contextmanager
+    def _errors(self, statement: str, parameters: Any) -> Iterator[Any]:
+        cursor = self._driver.cursor()
+        try:
+            yield cursor
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                statement, None, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from exc
+        finally:
+            cursor.close()
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        statement = self.sql(statement)
+        with self._errors(statement, rows) as cursor:
+            cursor.executemany(statement, rows)
+
+    def query(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        statement = self.sql(statement)
+        with self._errors(statement, parameters) as cursor:
+            cursor.execute(statement, parameters)
+            return list(cursor.fetchall())
+
+    def insert_returning(
+        self,
+        head: str,
+        width: int,
+        rows: Sequence[Sequence[Any]],
+        tail: str,
+        cast: Mapping[int, str] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """`head` VALUES (?, ...), (?, ...) `tail` in as few statements as the parameter limit
+        allows (SQLite cannot RETURNING from executemany); every returned row.
+
+        `cast` names a PostgreSQL type for some positions (a JSON column given JSON text)."""
+        returned: list[tuple[Any, ...]] = []
+        per_statement = max(1, MAX_PARAMETERS // width)
+        slots = ["?"] * width
+        if cast and not self.sqlite:
+            for position, type_name in cast.items():
+                slots[position] = f"CAST(? AS {type_name})"
+        group = "(" + ", ".join(slots) + ")"
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            statement = f"{head} VALUES {', '.join([group] * len(chunk))} {tail}"
+            returned.extend(self.query(statement, [value for row in chunk for value in row]))
+        return returned
+
+
+def placeholders(count: int) -> str:
+    return ", ".join("?" * count)

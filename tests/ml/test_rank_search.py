@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from resight.catalog.models import Platform
+from resight.ml import service
+from resight.users.models import Role
+from tests.factories import headers_for
+from tests.ml.conftest import Trained
+
+
+def _search(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, Any]:
+    response = client.post("/rank", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_search_matches_title_sku_or_brand_case_insensitively(
+    db: Session, trained: Trained, ml_client: TestClient
+) -> None:
+    products = trained.world.products
+    products[4].title = "Handloom Chanderi Dupatta"
+    products[7].sku = "KAVYA-DUP-7"
+    db.flush()
+    trained.cycle(db)
+    headers = headers_for(db, Role.viewer)
+    by_title = _search(ml_client, headers, q="  chanderi DUP ")
+    assert [item["id"] for item in by_title["items"]] == [products[4].id]
+    assert by_title["total"] == 1
+    by_sku = _search(ml_client, headers, q="kavya-dup")
+    assert [item["id"] for item in by_sku["items"]] == [products[7].id]
+    by_brand = _search(ml_client, headers, q="PUM")
+    pumas = {p.id for p in products if p.brand == "Puma"}
+    assert {item["id"] for item in by_brand["items"]} == pumas
+    assert _search(ml_client, headers, q="%")["total"] == 0  # a literal %, not a wildcard
+    assert _search(ml_client, headers, q="   ")["total"] == _search(ml_client, headers)["total"]
+
+
+def test_search_combines_with_filters_and_paging(
+    db: Session, trained: Trained, ml_client: TestClient
+) -> None:
+    trained.cycle(db)
+    headers = headers_for(db, Role.viewer)
+    everything = _search(ml_client, headers, q="cotton kurta", limit=1000)
+    ranks = [item["rank"] for item in everything["items"]]
+    assert ranks == sorted(ranks)
+    assert everything["total"] == len(trained.world.products)
+    amazon = _search(ml_client, headers, q="cotton kurta", marketplace="amazon", limit=4, offset=2)
+    expected = [i for i in everything["items"] if i["marketplace"] == Platform.amazon.value]
+    assert amazon["total"] == len(expected)
+    assert [i["id"] for i in amazon["items"]] == [i["id"] for i in expected[2:6]]
+
+
+def test_search_refuses_an_overlong_query_with_a_clear_detail(
+    db: Session, trained: Trained, ml_client: TestClient
+) -> None:
+    headers = headers_for(db, Role.viewer)
+    response = ml_client.post("/rank", json={"q": "k" * 101}, headers=headers)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "q"]
+    assert "at most 100 characters" in error["msg"]
+    assert ml_client.post("/rank", json={"q": " " * 50 + "k" * 100}, headers=headers).status_code == 200
+    nul = ml_client.post("/rank", json={"q": "a\x00b"}, headers=headers)
+    assert nul.status_code == 422
+    assert "NUL" in nul.json()["detail"][0]["msg"]
+
+
+def test_a_filtered_count_stops_at_a_cap_and_says_so(
+    db: Session, trained: Trained, ml_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained.cycle(db)
+    headers = headers_for(db, Role.viewer)
+    everything = _search(ml_client, headers)
+    amazon = _search(ml_client, headers, marketplace="amazon")
+    assert everything["total_capped"] is False
+    assert amazon["total_capped"] is False
+    assert amazon["total"] > 3
+    monkeypatch.setattr(service, "RANK_COUNT_CAP", 3)
+    capped = _search(ml_client, headers, marketplace="amazon")
+    assert capped["total"] == 3
+    assert capped["total_capped"] is True
+    assert len(capped["items"]) == min(amazon["total"], 50)  # the page itself is not capped
+    whole = _search(ml_client, headers)  # the unfiltered ranking is always counted exactly
+    assert whole["total"] == everything["total"]
+    assert whole["total_capped"] is False
+
+
+def test_pages_of_the_whole_ranking_follow_the_ranks(
+    db: Session, trained: Trained, ml_client: TestClient
+) -> None:
+    trained.cycle(db)
+    headers = headers_for(db, Role.viewer)
+    everything = _search(ml_client, headers, limit=1000)["items"]
+    assert [item["rank"] for item in everything] == list(range(1, len(everything) + 1))
+    page = _search(ml_client, headers, offset=7, limit=5)["items"]
+    assert [item["id"] for item in page] == [item["id"] for item in everything[7:12]]
+    assert _search(ml_client, headers, offset=len(everything), limit=5)["items"] == []
