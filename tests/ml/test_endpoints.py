@@ -113,7 +113,9 @@ def test_models_list_and_promote(db: Session, trained: Trained, ml_client: TestC
     assert response.json()["status"] == "serving"
     db.expire_all()
     assert db.get(MlModel, trained.result.model.id).status is ModelStatus.retired  # type: ignore[union-attr]
-    audit = db.scalars(select(AuditLog).where(AuditLog.action == "model.promoted").order_by(AuditLog.id)).all()
+    audit = db.scalars(
+        select(AuditLog).where(AuditLog.action == "model.promoted").order_by(AuditLog.id)
+    ).all()
     assert audit[-1].entity_id == "hand-1"
     assert audit[-1].actor_type == "user"
     assert ml_client.post("/models/hand-1/promote", headers=admin).status_code == 409
