@@ -46,7 +46,12 @@ def test_server_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> No
 
 
 def test_cors_allows_only_configured_origins(engine: Engine, session_factory: sessionmaker[Session]) -> None:
-    settings = Settings(RESIGHT_CORS_ORIGINS="https://seller.example", RESIGHT_SECRET_KEY="k" * 40)
+    settings = Settings(
+        RESIGHT_CORS_ORIGINS="https://seller.example",
+        RESIGHT_SECRET_KEY="k" * 40,
+        # No scoring loop: it would take the scorer lock and use the test's connection from a thread.
+        RESIGHT_SCORING_ENABLED=False,
+    )
     with TestClient(create_app(settings, engine=engine, session_factory=session_factory)) as client:
         allowed = client.options(
             "/products", headers={"Origin": "https://seller.example", "Access-Control-Request-Method": "GET"}

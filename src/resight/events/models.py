@@ -58,7 +58,24 @@ class Event(Base):
     )
 
 
-class ProductHourlyMetrics(Base):
+class RollupCounters:
+    """The totals every rollup level keeps (docs/metrics.md defines each)."""
+
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    gmv_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancellations: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    returns: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductHourlyMetrics(RollupCounters, Base):
     """Per product, per IST hour totals, kept in step with events in the ingestion transaction.
 
     `hour_start` is the UTC instant at which the IST hour begins (always hh:30 UTC), so IST days
@@ -82,21 +99,9 @@ class ProductHourlyMetrics(Base):
 
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     hour_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
-    views: Mapped[int] = mapped_column(BigInteger, default=0)
-    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
-    orders: Mapped[int] = mapped_column(BigInteger, default=0)
-    units: Mapped[int] = mapped_column(BigInteger, default=0)
-    gmv_paise: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancellations: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancelled_units: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancelled_paise: Mapped[int] = mapped_column(BigInteger, default=0)
-    returns: Mapped[int] = mapped_column(BigInteger, default=0)
-    returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
-    returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class SegmentHourlyMetrics(Base):
+class SegmentHourlyMetrics(RollupCounters, Base):
     """The same totals per IST hour per store and category: what whole-catalogue KPIs read.
 
     A window's KPIs then cost hours x (store, category) pairs, not hours x products. An event is
@@ -109,18 +114,6 @@ class SegmentHourlyMetrics(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     category: Mapped[str] = mapped_column(String(300), primary_key=True)
     marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
-    views: Mapped[int] = mapped_column(BigInteger, default=0)
-    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
-    orders: Mapped[int] = mapped_column(BigInteger, default=0)
-    units: Mapped[int] = mapped_column(BigInteger, default=0)
-    gmv_paise: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancellations: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancelled_units: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancelled_paise: Mapped[int] = mapped_column(BigInteger, default=0)
-    returns: Mapped[int] = mapped_column(BigInteger, default=0)
-    returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
-    returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProductStateCounts(Base):
@@ -140,7 +133,7 @@ class ProductStateCounts(Base):
     out_of_stock: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class SegmentDailyMetrics(Base):
+class SegmentDailyMetrics(RollupCounters, Base):
     """The segment totals per IST day: long windows read whole days here and only their edge hours
     from segment_hourly_metrics.
 
@@ -156,18 +149,6 @@ class SegmentDailyMetrics(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     category: Mapped[str] = mapped_column(String(300), primary_key=True)
     marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
-    views: Mapped[int] = mapped_column(BigInteger, default=0)
-    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
-    orders: Mapped[int] = mapped_column(BigInteger, default=0)
-    units: Mapped[int] = mapped_column(BigInteger, default=0)
-    gmv_paise: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancellations: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancelled_units: Mapped[int] = mapped_column(BigInteger, default=0)
-    cancelled_paise: Mapped[int] = mapped_column(BigInteger, default=0)
-    returns: Mapped[int] = mapped_column(BigInteger, default=0)
-    returned_units: Mapped[int] = mapped_column(BigInteger, default=0)
-    returned_paise: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProductStateChanges(Base):
