@@ -17,6 +17,7 @@ from resight.config import Settings
 from resight.dashboard import mount_dashboard
 from resight.db import make_engine, make_session_factory
 from resight.errors import install_database_error_handler, install_error_handlers
+from resight.integrations.webhook_asgi import WebhookFastPath
 from resight.middleware import RequestIdMiddleware
 from resight.migrations.runner import ensure_at_head
 from resight.ml.worker import ml_running
@@ -64,6 +65,8 @@ def create_app(
     install_error_handlers(app)
     install_database_error_handler(app)
 
+    # Inside RequestIdMiddleware: webhook answers keep their request id and security headers.
+    app.add_middleware(WebhookFastPath)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(

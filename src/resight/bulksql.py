@@ -46,7 +46,8 @@ class Bulk:
             if moment.tzinfo is None:
                 raise ValueError("naive datetime given; ReSight stores only timezone-aware UTC times")
             utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
-            stored = utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else utc
+            # isoformat of a UTC time ends in "+00:00": cut it rather than make a naive copy.
+            stored = utc.isoformat(" ", "microseconds")[:-6] if self.sqlite else utc
             self._times[moment] = stored
         return stored
 
@@ -77,6 +78,16 @@ class Bulk:
         statement = self.sql(statement)
         with self._errors(statement, rows) as cursor:
             cursor.executemany(statement, rows)
+
+    def execute_count(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
+        """executemany; the number of rows the statement changed (inserted, updated) in total."""
+        if not rows:
+            return 0
+        statement = self.sql(statement)
+        with self._errors(statement, rows) as cursor:
+            cursor.executemany(statement, rows)
+            count: int = cursor.rowcount
+            return count
 
     def query(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         statement = self.sql(statement)

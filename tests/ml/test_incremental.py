@@ -5,14 +5,19 @@ from scratch on the same data does."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from resight.audit.service import SYSTEM
 from resight.catalog.models import HistoryField, ListingStatus, ProductHistory
 from resight.config import Settings
+from resight.db import utcnow
 from resight.events.models import ProductHourlyMetrics
+from resight.ml import registry
+from resight.ml.feature_cache import FeatureCache
 from resight.ml.models import MlScore
 from resight.ml.scoring import run_cycle
 from resight.ml.snapshots import bucket_floor
@@ -90,6 +95,7 @@ def test_incremental_cycles_equal_cycles_from_scratch(db: Session, trained: Trai
     assert late is not None
     late.views += 500
     late.orders += 9
+    products[11].updated_at = utcnow()  # what ingestion does for an event of a closed hour
     db.flush()
     written = _cold_then_warm(db, trained, state, start + dt.timedelta(minutes=3))
     assert 0 < written < len(products)
@@ -120,3 +126,51 @@ def test_scorer_forgets_its_memory_when_it_lost_the_lock(
         assert scorer.state is not first
     finally:
         scorer.lock.release()
+
+
+def test_incremental_features_through_buckets_and_a_new_model(
+    db: Session, trained: Trained, settings: Settings
+) -> None:
+    """The scorer's feature state (ml/feature_cache.py) across a bucket close, skipped hours, a
+    late event and a model switch: every warm cycle equals a cycle from scratch."""
+    products = trained.world.products
+    state = ScoringState(features=FeatureCache(reload_every=dt.timedelta(days=1)))
+    moment = bucket_floor(trained.now)
+    model = trained.store.serving(db)
+    assert model is not None
+    run_cycle(db, model, moment + dt.timedelta(minutes=1), state=state)
+    db.add(ProductHourlyMetrics(product_id=products[0].id, hour_start=moment, views=90, orders=4, units=4))
+    products[1].stock = 0
+    db.flush()
+    _cold_then_warm(db, trained, state, moment + dt.timedelta(minutes=2))
+    _cold_then_warm(db, trained, state, moment + dt.timedelta(hours=1, minutes=1))  # bucket closed
+    assert state.features.stats.advanced
+    late = db.get(ProductHourlyMetrics, (products[2].id, moment - dt.timedelta(hours=4)))
+    assert late is not None
+    late.orders += 5
+    products[2].updated_at = utcnow()
+    db.flush()
+    _cold_then_warm(db, trained, state, moment + dt.timedelta(hours=1, minutes=2))
+    _cold_then_warm(db, trained, state, moment + dt.timedelta(hours=3, minutes=1))  # hours skipped
+    assert state.features.stats.reload is None
+
+    serving = trained.model
+    path, sha = registry.write_artifact(Path(settings.models_dir), "second", serving.booster, serving.spec)
+    registry.register(
+        db,
+        SYSTEM,
+        version="second",
+        artifact=path,
+        sha256=sha,
+        params={},
+        metrics={},
+        train_from=trained.now,
+        train_to=trained.now,
+        fingerprint="-",
+    )
+    registry.promote(db, SYSTEM, "second")
+    db.flush()
+    assert trained.store.serving(db) is not None
+    _cold_then_warm(db, trained, state, moment + dt.timedelta(hours=3, minutes=2))
+    assert state.predictions.version == "second"
+    assert state.features.stats.reload is None  # the frame does not depend on the model

@@ -135,3 +135,47 @@ def test_scorer_lock_is_exclusive(db: Session, tmp_path: Path) -> None:
     finally:
         first.release()
         second.release()
+
+
+def test_close_waits_for_the_cycle_in_flight_and_keeps_the_lock_released(
+    db: Session,
+    trained: Trained,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Shutdown cancels the loop while a cycle may still run in its thread: the lock must stay
+    held until that cycle ends, and no later cycle may take it back."""
+    import threading
+
+    scorer = Scorer(db.get_bind().engine, session_factory, trained.store, settings)
+    entered, finish = threading.Event(), threading.Event()
+    held_during_cycle: list[bool] = []
+    real_cycle = worker.run_cycle
+
+    def slow_cycle(*args: object, **kwargs: object) -> object:
+        entered.set()
+        assert finish.wait(10)
+        held_during_cycle.append(scorer.lock.held)
+        return real_cycle(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worker, "run_cycle", slow_cycle)
+    try:
+        cycling = threading.Thread(target=scorer.cycle, args=(trained.now,))
+        cycling.start()
+        assert entered.wait(10)
+        closing = threading.Thread(target=scorer.close)
+        closing.start()
+        closing.join(0.3)
+        assert closing.is_alive()  # waits for the cycle in flight
+        finish.set()
+        cycling.join(10)
+        closing.join(10)
+        assert not closing.is_alive()
+        assert held_during_cycle == [True]
+        in_memory_sqlite = db.get_bind().dialect.name == "sqlite" and scorer.lock.path is None
+        assert in_memory_sqlite or not scorer.lock.held  # an in-memory database has no lock to hold
+        assert scorer.cycle(trained.now) is None  # closed for good
+    finally:
+        finish.set()
+        scorer.close()

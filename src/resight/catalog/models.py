@@ -102,7 +102,8 @@ class Product(Base):
     lowest_competitor_price_paise: Mapped[int | None] = mapped_column(BigInteger)
     sales_rank: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Every writer sets it (the scorer re-reads products by it: ml/feature_cache.py); indexed.
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
     # Event time of the newest change applied to each kind of state, so an older delivery
     # arriving late is recorded in history without overwriting newer state.
     price_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

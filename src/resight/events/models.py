@@ -38,7 +38,8 @@ class Event(Base):
     __table_args__ = (
         # A marketplace's own id for the event (order line, traffic bucket) makes re-sends harmless.
         UniqueConstraint("store_id", "event_type", "external_id"),
-        Index("ix_events_product_time", "product_id", "event_time"),
+        # No index by product or by delivery: nothing reads events that way (KPIs, alerts and item
+        # pages read the rollups), and each index cost every insert (migration events_0003).
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -53,9 +54,7 @@ class Event(Base):
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     external_id: Mapped[str | None] = mapped_column(String(200))
-    delivery_id: Mapped[int | None] = mapped_column(
-        ForeignKey("webhook_deliveries.id", ondelete="SET NULL"), index=True
-    )
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
 
 
 class RollupCounters:

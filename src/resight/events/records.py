@@ -9,7 +9,10 @@ from resight.catalog.models import Platform
 from resight.events.models import EventType
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which cost more than
+# storing the event once a batch makes tens of thousands of them. The applier builds it with
+# positional arguments (integrations/apply.py): keep the field order.
+@dataclass(slots=True)
 class NewEvent:
     product_id: int
     store_id: int

@@ -31,15 +31,16 @@ COUNTERS = (
     "returned_paise",
 )
 BUCKET = dt.timedelta(hours=1)
-_IST_OFFSET = dt.timedelta(hours=5, minutes=30)
 
 
 def bucket_start(moment: dt.datetime) -> dt.datetime:
     """The UTC instant at which the IST hour containing `moment` begins (always hh:30 UTC)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime given; pass a timezone-aware time")
-    local = (moment.astimezone(dt.UTC) + _IST_OFFSET).replace(minute=0, second=0, microsecond=0)
-    return local - _IST_OFFSET
+    utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
+    # IST is UTC+05:30, so every IST hour starts at half past a UTC hour.
+    start = utc.replace(minute=30, second=0, microsecond=0)
+    return start if utc.minute >= 30 else start - BUCKET
 
 
 def is_bucket_boundary(moment: dt.datetime) -> bool:
@@ -111,37 +112,45 @@ def add_to_rollups(
     bulk = Bulk(session)
     if segments is None:
         segments = _segments(bulk, {event.product_id for event in events})
-    by_product: dict[tuple[int, dt.datetime], list[int]] = {}
     by_segment: dict[tuple[dt.datetime, int, str], list[int]] = {}
+    # (product, hour) -> its counters and its segment's counters: one lookup per event.
+    by_product: dict[tuple[int, dt.datetime], tuple[list[int], list[int]]] = {}
     hours: dict[dt.datetime, dt.datetime] = {}
     marketplaces: dict[int, Platform] = {}
     width = len(COUNTERS)
+    slots = _SLOTS
     for event in events:
-        hour = hours.get(event.event_time)
+        moment = event.event_time
+        hour = hours.get(moment)
         if hour is None:
-            hour = hours[event.event_time] = bucket_start(event.event_time)
-        store_id, marketplace, category = segments[event.product_id]
-        marketplaces[store_id] = marketplace
-        once, quantity, revenue = _SLOTS[event.event_type]
+            hour = hours[moment] = bucket_start(moment)
         product_key = (event.product_id, hour)
-        segment_key = (hour, store_id, category)
-        product_counters = by_product.get(product_key)
-        if product_counters is None:
-            product_counters = by_product[product_key] = [0] * width
-        segment_counters = by_segment.get(segment_key)
-        if segment_counters is None:
-            segment_counters = by_segment[segment_key] = [0] * width
-        for counters in (product_counters, segment_counters):
-            if once is not None:
-                counters[once] += 1
-            counters[quantity] += event.quantity
-            if revenue is not None:
-                counters[revenue] += event.revenue_paise
+        bucket = by_product.get(product_key)
+        if bucket is None:
+            store_id, marketplace, category = segments[event.product_id]
+            marketplaces[store_id] = marketplace
+            segment_key = (hour, store_id, category)
+            segment_counters = by_segment.get(segment_key)
+            if segment_counters is None:
+                segment_counters = by_segment[segment_key] = [0] * width
+            bucket = by_product[product_key] = ([0] * width, segment_counters)
+        product_counters, segment_counters = bucket
+        once, quantity, revenue = slots[event.event_type]
+        added = event.quantity
+        product_counters[quantity] += added
+        segment_counters[quantity] += added
+        if once is not None:
+            product_counters[once] += 1
+            segment_counters[once] += 1
+        if revenue is not None:
+            added = event.revenue_paise
+            product_counters[revenue] += added
+            segment_counters[revenue] += added
     stored_hours = {hour: bulk.time(hour) for hour in set(hours.values())}
     # Sorted so concurrent transactions lock buckets in the same order (no deadlocks).
     bulk.executemany(
         _PRODUCT_UPSERT,
-        [(p, stored_hours[h], *counts) for (p, h), counts in sorted(by_product.items())],
+        [(p, stored_hours[h], *counts) for (p, h), (counts, _segment) in sorted(by_product.items())],
     )
     bulk.executemany(
         _SEGMENT_UPSERT,

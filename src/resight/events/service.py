@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from resight.bulksql import Bulk
+from resight.bulksql import Bulk, placeholders
+from resight.catalog.models import Platform
 from resight.db import utcnow
+from resight.events.models import EventType
 from resight.events.records import NewEvent
 from resight.events.rollups import Segment, add_to_rollups
 
@@ -25,9 +28,14 @@ _COLUMNS = (
 )
 _INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)})"
 # RETURNING tells which rows were new; rows without an external id are always new.
+_SKIP_REPEATS = "ON CONFLICT (store_id, event_type, external_id) DO NOTHING"
 _NEW_ONLY = (
     "ON CONFLICT (store_id, event_type, external_id) DO NOTHING RETURNING store_id, event_type, external_id"
 )
+
+
+_TYPE_STORED = {event_type: event_type.value for event_type in EventType}  # Enum.value is slow
+_PLATFORM_STORED = {platform: platform.name for platform in Platform}
 
 
 def record_events(
@@ -35,20 +43,21 @@ def record_events(
 ) -> list[NewEvent]:
     """Store events, skipping any whose (store, type, external id) is already stored.
 
-    Returns the events actually stored; their rollups are updated in the same transaction
-    (`segments` as in add_to_rollups).
+    Returns the events actually stored, in the given order; their rollups are updated in the same
+    transaction (`segments` as in add_to_rollups).
     """
     if not events:
         return []
     bulk = Bulk(session)
     received = bulk.time(utcnow())
     time = bulk.time
+    types, platforms = _TYPE_STORED, _PLATFORM_STORED
     rows = [
         (
             event.product_id,
             event.store_id,
-            event.marketplace.name,
-            event.event_type.value,
+            platforms[event.marketplace],
+            types[event.event_type],
             time(event.event_time),
             event.quantity,
             event.revenue_paise,
@@ -58,17 +67,38 @@ def record_events(
         )
         for event in events
     ]
-    new_keys = set(bulk.insert_returning(_INSERT, len(_COLUMNS), rows, _NEW_ONLY))
-    stored: list[NewEvent] = []
-    seen: set[tuple[int, str, str]] = set()
-    for event in events:
-        if event.external_id is None:
-            stored.append(event)
-            continue
-        # By value: an EventType hashes by its name, which differs from its value for return_.
-        key = (event.store_id, event.event_type.value, event.external_id)
-        if key in new_keys and key not in seen:
-            seen.add(key)
-            stored.append(event)
+    new_keys = _insert_new(bulk, rows)
+    if new_keys is None:
+        stored = list(events)
+    else:
+        stored = []
+        seen: set[tuple[int, str, str]] = set()
+        for event in events:
+            if event.external_id is None:
+                stored.append(event)
+                continue
+            key = (event.store_id, types[event.event_type], event.external_id)
+            if key in new_keys and key not in seen:
+                seen.add(key)
+                stored.append(event)
     add_to_rollups(session, stored, segments)
     return stored
+
+
+def _insert_new(bulk: Bulk, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]] | None:
+    """Insert the rows, skipping repeats; the (store, type, external id) of the rows stored, or
+    None when every row was.
+
+    SQLite: one prepared executemany (much cheaper than a multi-row VALUES … RETURNING), whose
+    row count tells whether any row was a repeat (usually none: nothing more to read). Only then
+    are the new rows read back: this transaction is the only writer, so they are exactly those
+    above the largest id before the insert (ids may have gaps; this does not rely on them).
+    PostgreSQL: VALUES … ON CONFLICT DO NOTHING RETURNING, safe against concurrent writers.
+    """
+    if not bulk.sqlite:
+        return set(bulk.insert_returning(_INSERT, len(_COLUMNS), rows, _NEW_ONLY))
+    ((before,),) = bulk.query("SELECT coalesce(max(id), 0) FROM events")
+    insert = f"{_INSERT} VALUES ({placeholders(len(_COLUMNS))}) {_SKIP_REPEATS}"
+    if bulk.execute_count(insert, rows) == len(rows):
+        return None
+    return set(bulk.query("SELECT store_id, event_type, external_id FROM events WHERE id > ?", [before]))

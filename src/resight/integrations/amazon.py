@@ -116,25 +116,40 @@ def _item_inventory(payload: dict[str, Any], _when: dt.datetime, _store: StoreRe
     return Normalized(products=updates)
 
 
+def _hour(starts: dict[str, tuple[dt.datetime, str]], value: Any) -> tuple[dt.datetime, str]:
+    """A bucket's startTime and its ISO text (for the event's external id). The buckets of one
+    notification share a few hours: each distinct text is parsed once."""
+    if type(value) is str and value in starts:
+        return starts[value]
+    start = f.time(value, "startTime")
+    parsed = start, start.isoformat()
+    if isinstance(value, str):
+        starts[value] = parsed
+    return parsed
+
+
 def _traffic(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> Normalized:
     """Glance views per ASIN and hour: one view event per bucket, repeats of a bucket ignored."""
     events = []
-    for index, bucket in enumerate(
-        f.objects(payload.get("detailpagetrafficevents"), "detailPageTrafficEvents")
-    ):
-        what = f"detailPageTrafficEvents[{index}]"
-        asin = f.text(bucket.get("asin"), f"{what}.asin", limit=f.MAX_EXTERNAL_ID)
-        start = f.time(bucket.get("starttime"), f"{what}.startTime")
-        views = f.integer(bucket.get("glanceviews"), f"{what}.glanceViews")
+    starts: dict[str, tuple[dt.datetime, str]] = {}
+    view = EventType.view
+    buckets = f.objects(payload.get("detailpagetrafficevents"), "detailPageTrafficEvents")
+    for index, bucket in enumerate(buckets):
+        try:
+            asin = f.text(bucket.get("asin"), "asin", limit=f.MAX_EXTERNAL_ID)
+            start, stamp = _hour(starts, bucket.get("starttime"))
+            views = f.integer(bucket.get("glanceviews"), "glanceViews")
+        except NormalizationError as exc:  # the bucket's path is written only when needed
+            raise NormalizationError(f"detailPageTrafficEvents[{index}].{exc}") from exc
         if views:
             events.append(
                 EventRecord(
                     sku=asin,
                     by_external_id=True,
-                    event_type=EventType.view,
+                    event_type=view,
                     event_time=start,
                     quantity=views,
-                    external_id=f"views/{asin}/{start.isoformat()}",
+                    external_id=f"views/{asin}/{stamp}",
                 )
             )
     return Normalized(events=events)
@@ -143,22 +158,27 @@ def _traffic(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> N
 def _item_sales(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> Normalized:
     """Ordered units and revenue per ASIN and hour: one order event per bucket."""
     events = []
+    starts: dict[str, tuple[dt.datetime, str]] = {}
+    order = EventType.order
     for index, bucket in enumerate(f.objects(payload.get("itemsaleseventchanges"), "itemSalesEventChanges")):
-        what = f"itemSalesEventChanges[{index}]"
-        asin = f.text(bucket.get("asin"), f"{what}.asin", limit=f.MAX_EXTERNAL_ID)
-        start = f.time(bucket.get("starttime"), f"{what}.startTime")
-        units = f.integer(bucket.get("orderedunits"), f"{what}.orderedUnits")
-        revenue = bucket.get("orderedrevenue")
+        try:
+            asin = f.text(bucket.get("asin"), "asin", limit=f.MAX_EXTERNAL_ID)
+            start, stamp = _hour(starts, bucket.get("starttime"))
+            units = f.integer(bucket.get("orderedunits"), "orderedUnits")
+            revenue = bucket.get("orderedrevenue")
+            revenue_paise = 0 if revenue is None or not units else f.amount_paise(revenue, "orderedRevenue")
+        except NormalizationError as exc:  # the bucket's path is written only when needed
+            raise NormalizationError(f"itemSalesEventChanges[{index}].{exc}") from exc
         if units:
             events.append(
                 EventRecord(
                     sku=asin,
                     by_external_id=True,
-                    event_type=EventType.order,
+                    event_type=order,
                     event_time=start,
                     quantity=units,
-                    revenue_paise=0 if revenue is None else f.amount_paise(revenue, f"{what}.orderedRevenue"),
-                    external_id=f"sales/{asin}/{start.isoformat()}",
+                    revenue_paise=revenue_paise,
+                    external_id=f"sales/{asin}/{stamp}",
                 )
             )
     return Normalized(events=events)
@@ -177,11 +197,13 @@ def _order_change(payload: dict[str, Any], when: dt.datetime, _store: StoreRef) 
     order_cancelled = str(summary.get("orderstatus", "")).lower() in {"canceled", "cancelled"}
     events = []
     for index, item in enumerate(f.objects(summary.get("orderitems"), "Summary.OrderItems")):
-        what = f"OrderItems[{index}]"
-        sku = f.text(item.get("sellersku"), f"{what}.SellerSKU")
-        line = f"{order_id}/{f.text(item.get('orderitemid'), f'{what}.OrderItemId', limit=45)}"
-        # A line has at least one unit; Amazon may report 0 on a line it has since cancelled.
-        quantity = max(1, f.integer(item.get("quantity", 1), f"{what}.Quantity"))
+        try:
+            sku = f.text(item.get("sellersku"), "SellerSKU")
+            line = f"{order_id}/{f.text(item.get('orderitemid'), 'OrderItemId', limit=45)}"
+            # A line has at least one unit; Amazon may report 0 on a line it has since cancelled.
+            quantity = max(1, f.integer(item.get("quantity", 1), "Quantity"))
+        except NormalizationError as exc:  # the item's path is written only when needed
+            raise NormalizationError(f"OrderItems[{index}].{exc}") from exc
         cancelled = order_cancelled or str(item.get("orderitemstatus", "")).lower() in {
             "canceled",
             "cancelled",

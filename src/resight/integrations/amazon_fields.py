@@ -30,10 +30,15 @@ def objects(value: Any, what: str) -> list[dict[str, Any]]:
         return []
     if not isinstance(value, list):
         raise NormalizationError(f"{what} must be a JSON array")
-    return [obj(item, f"{what}[{index}]") for index, item in enumerate(value)]
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):  # the entry's path is written only when it is wrong
+            raise NormalizationError(f"{what}[{index}] must be a JSON object")
+    return [{key.lower(): item for key, item in entry.items()} for entry in value]
 
 
 def text(value: Any, what: str, *, limit: int = MAX_SKU) -> str:
+    if type(value) is str and 0 < len(value) <= limit and value.strip() is value:
+        return value  # the usual case, checked at the cost of one strip()
     if not isinstance(value, str) or not value.strip():
         raise NormalizationError(f"{what} is missing or not a string")
     stripped: str = value.strip()
@@ -63,6 +68,8 @@ def opt_time(value: Any, what: str) -> dt.datetime | None:
 
 
 def integer(value: Any, what: str, *, minimum: int = 0) -> int:
+    if type(value) is int and value >= minimum:
+        return value  # the usual case (bool, a subclass of int, is not)
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise NormalizationError(f"{what} is missing or not a whole number")
     if isinstance(value, Decimal) and value != value.to_integral_value():

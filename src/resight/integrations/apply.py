@@ -4,9 +4,7 @@ One delivery (or a batch of thousands of events) costs a handful of statements: 
 products it names, one INSERT of the products it is the first to name, one executemany UPDATE of the
 products it changed, one INSERT of history rows, and the events' insert with their rollups.
 
-State is guarded per kind of field by event time: an update older than the stored state of its kind
-is written to history but does not overwrite newer state, and an update changes only the fields it
-carries.
+The event-time guards on product state are in integrations/product_state.py.
 """
 
 from __future__ import annotations
@@ -19,63 +17,23 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from resight.bulksql import Bulk, placeholders
-from resight.catalog.models import HistoryField, ListingStatus, Product
+from resight.catalog.models import ListingStatus, Product
 from resight.db import utcnow
 from resight.dialect import upsert_insert
 from resight.events.records import NewEvent
+from resight.events.rollups import bucket_start
 from resight.events.service import record_events
+from resight.integrations.product_state import (
+    HISTORY_INSERT,
+    STATE_COLUMNS,
+    apply_update,
+    moment_of,
+    stored,
+)
 from resight.integrations.records import EventRecord, Normalized, ProductUpdate, StoreRef
 
 CHUNK = 5000
-
-# (timestamp column guarding the kind, fields of the kind, the history field of each or None)
-GUARDS: tuple[tuple[str, tuple[tuple[str, HistoryField | None], ...]], ...] = (
-    ("price_changed_at", (("price_paise", HistoryField.price), ("mrp_paise", HistoryField.mrp))),
-    ("stock_changed_at", (("stock", HistoryField.stock),)),
-    ("status_changed_at", (("status", HistoryField.status),)),
-    (
-        "market_changed_at",
-        (
-            ("buybox_price_paise", HistoryField.buybox_price),
-            ("lowest_competitor_price_paise", HistoryField.lowest_competitor_price),
-            ("sales_rank", HistoryField.sales_rank),
-        ),
-    ),
-    (
-        "details_changed_at",
-        (("title", None), ("brand", None), ("category", None), ("rating", None), ("rating_count", None)),
-    ),
-)
-STATE_COLUMNS = (
-    "id",
-    "sku",
-    "external_id",
-    "title",
-    "brand",
-    "category",
-    "mrp_paise",
-    "price_paise",
-    "stock",
-    "rating",
-    "rating_count",
-    "status",
-    "buybox_price_paise",
-    "lowest_competitor_price_paise",
-    "sales_rank",
-    "price_changed_at",
-    "stock_changed_at",
-    "status_changed_at",
-    "details_changed_at",
-    "market_changed_at",
-    "last_event_at",
-)
-
-
-_TIME_COLUMNS = frozenset(name for name in STATE_COLUMNS if name.endswith("_at"))
-_HISTORY_INSERT = (
-    "INSERT INTO product_history (product_id, field, value_int, value_text, event_time, delivery_id, "
-    f"recorded_at) VALUES ({placeholders(7)})"
-)
+_STATUS_BY_NAME = {status.name: status for status in ListingStatus}  # Enum[name] is slow per row
 
 
 def _product_select(column: str, count: int, sqlite: bool) -> str:
@@ -130,13 +88,12 @@ class _Catalog:
         self.bulk = Bulk(session)
 
     def _remember(self, rows: Iterable[Any]) -> None:
-        read_time = self.bulk.read_time
+        # Time columns stay as read (SQLite: text) until a guard compares them: most are never
+        # looked at, and parsing seven per product cost more than the SELECT (see _moment).
+        statuses = _STATUS_BY_NAME
         for row in rows:
             state = dict(zip(STATE_COLUMNS, row, strict=True))
-            for name in _TIME_COLUMNS:
-                if state[name] is not None:
-                    state[name] = read_time(state[name])
-            state["status"] = ListingStatus[state["status"]]
+            state["status"] = statuses[state["status"]]
             state["_dirty"] = set()
             self.by_sku[state["sku"]] = state
             if state["external_id"] is not None:
@@ -205,64 +162,37 @@ def _resolve(catalog: _Catalog, records: list[ProductUpdate | EventRecord]) -> d
             skus.add(record.external_id)  # a placeholder it may adopt
     catalog.load(skus, external_ids)
     new: dict[str, str | None] = {}
+    new_external_ids: set[str] = set()  # the values of `new`
     first: dict[str, int] = {}
     # Records naming a SKU first, so that an ASIN-only record of the same item uses that product.
-    order = sorted(range(len(records)), key=lambda index: records[index].by_external_id)
-    for index in order:
+    by_sku = [index for index, record in enumerate(records) if not record.by_external_id]
+    by_asin = [index for index, record in enumerate(records) if record.by_external_id]
+    # Finding an event's product has no side effect (it names no ASIN beside its SKU): a run of
+    # events looks each (SKU, by ASIN) up once. A product update may adopt a placeholder (which
+    # changes what a SKU finds), so it starts a new run.
+    looked_up: tuple[set[str], set[str]] = (set(), set())
+    for index in (*by_sku, *by_asin):
         record = records[index]
+        if isinstance(record, EventRecord):
+            seen = looked_up[record.by_external_id]
+            if record.sku in seen:
+                continue
+            seen.add(record.sku)
+        else:
+            looked_up[0].clear()
+            looked_up[1].clear()
         external_id = record.external_id if isinstance(record, ProductUpdate) else None
         if record.by_external_id:
             external_id = record.sku
-            if external_id in new.values():
+            if external_id in new_external_ids:
                 continue
         if record.sku not in new and catalog.find(record.sku, external_id, record.by_external_id) is None:
             new[record.sku] = external_id
+            if external_id is not None:
+                new_external_ids.add(external_id)
             first[record.sku] = index
     catalog.create(new)
     return first
-
-
-def _apply_update(
-    state: dict[str, Any], update_: ProductUpdate, history: list[dict[str, Any]], delivery_id: int | None
-) -> bool:
-    """Apply one update to a product's state; True if it changed the state."""
-    moment = update_.event_time
-    dirty: set[str] = state["_dirty"]
-    changed = False
-    for guard, fields in GUARDS:
-        carried = [(name, kind) for name, kind in fields if getattr(update_, name) is not None]
-        if not carried:
-            continue
-        newest = state[guard]
-        fresh = newest is None or moment >= newest
-        for name, kind in carried:
-            value = getattr(update_, name)
-            if kind is not None and (not fresh or value != state[name]):
-                # A late (older) value is still history; a fresh one only when it changes something.
-                history.append(
-                    {
-                        "product_id": state["id"],
-                        "field": kind,
-                        "value_int": None if kind is HistoryField.status else value,
-                        "value_text": value.value if kind is HistoryField.status else None,
-                        "event_time": moment,
-                        "delivery_id": delivery_id,
-                    }
-                )
-            if fresh and value != state[name]:
-                state[name] = value
-                dirty.add(name)
-                changed = True
-        if fresh and newest != moment:
-            state[guard] = moment
-            dirty.add(guard)
-    if update_.external_id is not None and state["external_id"] != update_.external_id:
-        newest = state["details_changed_at"]
-        if state["external_id"] is None or newest is None or moment >= newest:
-            state["external_id"] = update_.external_id
-            dirty.add("external_id")
-            changed = True
-    return changed
 
 
 @dataclass(slots=True)
@@ -301,7 +231,10 @@ def apply_many(
         if sku in first:
             tallies[owner[first[sku]]].created += 1
 
-    history: list[dict[str, Any]] = []
+    bulk = catalog.bulk
+    now = utcnow()
+    recorded = bulk.time(now)
+    history: list[tuple[Any, ...]] = []
     # Oldest first (stable: deliveries in order), so the newest value of each field wins.
     updates = sorted(
         (
@@ -310,47 +243,60 @@ def apply_many(
             if isinstance(record, ProductUpdate)
         ),
     )
-    for _moment, index in updates:
+    for moment, index in updates:
         update_ = records[index]
         assert isinstance(update_, ProductUpdate)
         state = catalog.find(update_.sku, update_.external_id, update_.by_external_id)
         assert state is not None  # _resolve created every product named
-        tally = tallies[owner[index]]
+        part = owner[index]
+        tally = tallies[part]
         before = len(history)
-        if _apply_update(state, update_, history, parts[owner[index]][0]):
+        if apply_update(state, update_, history, (bulk.time(moment), parts[part][0], recorded)):
             tally.changed.add(state["id"])
         tally.history += len(history) - before
 
     new_events: list[NewEvent] = []
-    event_owner: dict[int, int] = {}
+    event_owner: list[int] = []  # part index of each new event
+    by_sku, by_external = catalog.by_sku, catalog.by_external
+    store_id, platform = store.id, store.platform
     for index, record in enumerate(records):
         if not isinstance(record, EventRecord):
             continue
-        state = catalog.find(record.sku, None, record.by_external_id)
+        # catalog.find without an ASIN beside the SKU, inlined (once per event)
+        sku = record.sku
+        state = (by_external.get(sku) or by_sku.get(sku)) if record.by_external_id else by_sku.get(sku)
         assert state is not None
         revenue = record.revenue_paise
         if record.revenue_from_price:
             revenue = record.quantity * (state["price_paise"] or 0)
-        event = NewEvent(
-            product_id=state["id"],
-            store_id=store.id,
-            marketplace=store.platform,
-            event_type=record.event_type,
-            event_time=record.event_time,
-            quantity=record.quantity,
-            revenue_paise=revenue,
-            external_id=record.external_id,
-            delivery_id=parts[owner[index]][0],
+        part = owner[index]
+        new_events.append(  # positional: NewEvent's field order (keywords cost more per event)
+            NewEvent(
+                state["id"],
+                store_id,
+                platform,
+                record.event_type,
+                record.event_time,
+                record.quantity,
+                revenue,
+                record.external_id,
+                parts[part][0],
+            )
         )
-        new_events.append(event)
-        event_owner[id(event)] = owner[index]
-        tallies[owner[index]].events += 1
-    segments = {state["id"]: (store.id, store.platform, state["category"]) for state in _unique(catalog)}
-    stored = record_events(session, new_events, segments) if new_events else []
-    for event in stored:
-        tallies[event_owner[id(event)]].stored += 1
-    _touch_last_event(catalog, stored)
-    _write(session, catalog, history)
+        event_owner.append(part)
+        tallies[part].events += 1
+    products = _unique(catalog)
+    if new_events:
+        segments = {state["id"]: (store.id, store.platform, state["category"]) for state in products}
+        stored = record_events(session, new_events, segments)
+        # record_events keeps the given order: walk both lists to credit each stored event.
+        position = 0
+        for event in stored:
+            while new_events[position] is not event:
+                position += 1
+            tallies[event_owner[position]].stored += 1
+        _touch_products(bulk, products, stored, now)
+    _write(bulk, products, history, recorded)
     return [
         Applied(
             products_created=tally.created,
@@ -363,44 +309,19 @@ def apply_many(
     ]
 
 
-def _write(session: Session, catalog: _Catalog, history: list[dict[str, Any]]) -> None:
+def _write(bulk: Bulk, products: list[dict[str, Any]], history: list[tuple[Any, ...]], recorded: Any) -> None:
     """One executemany UPDATE per set of changed columns (few sets: stock, prices, last event)."""
-    bulk = catalog.bulk
     by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    now = bulk.time(utcnow())
-    for state in _unique(catalog):
+    for state in products:
         dirty = state["_dirty"]
         if dirty:
             columns = tuple(sorted(dirty))
-            row = [_stored(bulk, name, state[name]) for name in columns]
-            row.extend((now, state["id"]))
+            row = [stored(bulk, name, state[name]) for name in columns]
+            row.extend((recorded, state["id"]))
             by_columns.setdefault(columns, []).append(tuple(row))
     for columns, rows in by_columns.items():
         bulk.executemany(_product_update(columns), rows)
-    bulk.executemany(
-        _HISTORY_INSERT,
-        [
-            (
-                row["product_id"],
-                row["field"].name,
-                row["value_int"],
-                row["value_text"],
-                bulk.time(row["event_time"]),
-                row["delivery_id"],
-                now,
-            )
-            for row in history
-        ],
-    )
-
-
-def _stored(bulk: Bulk, name: str, value: Any) -> Any:
-    """A product state value as its column stores it."""
-    if name in _TIME_COLUMNS:
-        return bulk.time(value)
-    if isinstance(value, ListingStatus):
-        return value.name
-    return value
+    bulk.executemany(HISTORY_INSERT, history)
 
 
 def _unique(catalog: _Catalog) -> list[dict[str, Any]]:
@@ -410,15 +331,39 @@ def _unique(catalog: _Catalog) -> list[dict[str, Any]]:
     return sorted(seen.values(), key=lambda state: state["id"])
 
 
-def _touch_last_event(catalog: _Catalog, stored: list[NewEvent]) -> None:
+def _touch_products(
+    bulk: Bulk, products: list[dict[str, Any]], stored: list[NewEvent], now: dt.datetime
+) -> None:
+    """Move each product's last_event_at to its newest stored event, and mark changed (updated_at =
+    now) every product given an event before the current IST hour: that event changed an hourly
+    rollup which incremental readers (the scorer's features) consider settled.
+
+    Products whose state changes anyway get updated_at with that UPDATE; the rest share one."""
     latest: dict[int, dt.datetime] = {}
+    current_hour = bucket_start(now)
+    settled: set[int] = set()  # products given an event in an IST hour that has already ended
     for event in stored:
-        if event.product_id not in latest or event.event_time > latest[event.product_id]:
-            latest[event.product_id] = event.event_time
-    if not latest:
-        return
-    for state in _unique(catalog):
-        moment = latest.get(state["id"])
-        if moment is not None and (state["last_event_at"] is None or moment > state["last_event_at"]):
-            state["last_event_at"] = moment
+        moment = event.event_time
+        product_id = event.product_id
+        known = latest.get(product_id)
+        if known is None or moment > known:
+            latest[product_id] = moment
+        if moment < current_hour:
+            settled.add(product_id)
+    for state in products:
+        newest = latest.get(state["id"])
+        if newest is None:
+            continue
+        last = moment_of(state, "last_event_at")
+        if last is None or newest > last:
+            state["last_event_at"] = newest
             state["_dirty"].add("last_event_at")
+    # A product whose state changes is written with updated_at = now anyway; the rest share one UPDATE.
+    untouched = [state["id"] for state in products if state["id"] in settled and not state["_dirty"]]
+    recorded = bulk.time(now)
+    for start in range(0, len(untouched), CHUNK):
+        chunk = untouched[start : start + CHUNK]
+        bulk.executemany(
+            f"UPDATE products SET updated_at = ? WHERE id IN ({placeholders(len(chunk))})",
+            [(recorded, *chunk)],
+        )

@@ -8,10 +8,11 @@ that commits before the 2xx is sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -32,11 +33,15 @@ from resight.realtime.feeds import announce_ingested
 
 T = TypeVar("T")
 KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent")
+# What a delivery's handling reads: the kept headers (stored with it), the API key, the declared size.
+WANTED_HEADERS = (*KEPT_HEADERS, "x-api-key", "content-length")
 MAX_DELIVERY_ID = 200
 _setup_lock = threading.Lock()
 
 
 MAX_GROUP = 512
+# A request waiting on the writer: its event loop and the future the writer settles there.
+Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 IDLE_SECONDS = 5.0
 
 
@@ -52,21 +57,31 @@ class Ingestion:
     def __init__(self, cache: CredentialCache, factory: sessionmaker[Session]) -> None:
         self.cache = cache
         self.factory = factory
-        self._queue: queue.SimpleQueue[tuple[Any, Future[Any]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._running = False
 
-    def _submit(self, item: Any) -> Future[Any]:
-        future: Future[Any] = Future()
+    def _put(self, item: Any, outcome: Future[Any] | Waiter) -> None:
         with self._lock:
-            self._queue.put((item, future))
+            self._queue.put((item, outcome))
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="resight-ingestion-writer", daemon=True).start()
+
+    def _submit(self, item: Callable[[Session], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._put(item, future)
         return future
 
-    def deliver(self, incoming: inbox.Incoming) -> Future[inbox.Receipt]:
-        return self._submit(incoming)
+    async def deliver(self, incoming: inbox.Incoming) -> inbox.Receipt:
+        """Store and apply `incoming`; returns once its group has committed.
+
+        An asyncio future settled from the writer with one loop wake-up per group, rather than a
+        concurrent Future per request (a condition variable each, and a wake-up each)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[inbox.Receipt] = loop.create_future()
+        self._put(incoming, (loop, waiter))
+        return await waiter
 
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in its own transaction on the writer thread (blocking the caller)."""
@@ -89,27 +104,24 @@ class Ingestion:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            deliveries = [(item, future) for item, future in batch if isinstance(item, inbox.Incoming)]
+            deliveries = [(item, waiter) for item, waiter in batch if isinstance(item, inbox.Incoming)]
             if deliveries:
-                self._deliver_group(deliveries)
+                _settle(self._deliver_group(deliveries))
             for work, future in batch:
                 if not isinstance(work, inbox.Incoming):
                     self._call(work, future)
 
-    def _deliver_group(self, group: list[tuple[inbox.Incoming, Future[Any]]]) -> None:
+    def _deliver_group(self, group: list[tuple[inbox.Incoming, Waiter]]) -> list[tuple[Waiter, Any, bool]]:
+        """(waiter, receipt or exception, failed) for each delivery of the group."""
         try:
             with transaction(self.factory) as session:
                 receipts = inbox.receive_many(session, [incoming for incoming, _ in group])
         except BaseException as exc:
             if len(group) == 1:
-                group[0][1].set_exception(exc)
-                return
+                return [(group[0][1], exc, True)]
             # One delivery's unexpected failure must not fail the others: each alone.
-            for incoming, future in group:
-                self._deliver_group([(incoming, future)])
-            return
-        for (_, future), receipt in zip(group, receipts, strict=True):
-            future.set_result(receipt)
+            return [outcome for one in group for outcome in self._deliver_group([one])]
+        return [(waiter, receipt, False) for (_, waiter), receipt in zip(group, receipts, strict=True)]
 
     def _call(self, work: Callable[[Session], Any], future: Future[Any]) -> None:
         try:
@@ -119,6 +131,27 @@ class Ingestion:
             future.set_exception(exc)
         else:
             future.set_result(result)
+
+
+def _settle(outcomes: list[tuple[Waiter, Any, bool]]) -> None:
+    """Hand the group's outcomes to each event loop that waits for them, one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, bool]]] = {}
+    for (loop, waiter), value, failed in outcomes:
+        by_loop.setdefault(loop, []).append((waiter, value, failed))
+    for loop, settled in by_loop.items():
+        # The loop may be closed (shutting down): nobody is left to answer, the group is stored.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, settled)
+
+
+def _resolve(settled: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
+    for waiter, value, failed in settled:
+        if waiter.done():  # the request was cancelled; its delivery is stored all the same
+            continue
+        if failed:
+            waiter.set_exception(value)
+        else:
+            waiter.set_result(value)
 
 
 def ingestion(app: FastAPI) -> Ingestion:
@@ -134,18 +167,20 @@ def ingestion(app: FastAPI) -> Ingestion:
     return state
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+BodyChunks = AsyncIterator[bytes]
+
+
+async def _read_body(chunks: BodyChunks, declared: str | None, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {declared} bytes is over the limit of {limit} bytes")
-    chunks: list[bytes] = []
+    parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _decode(raw: bytes) -> Any:
@@ -161,24 +196,45 @@ def _decode(raw: bytes) -> Any:
 
 
 async def receive(request: Request, platform: Platform, store_param: int | None) -> inbox.Receipt:
-    state = ingestion(request.app)
-    settings: Settings = request.app.state.settings
+    """receive_delivery for a Starlette request (the routed endpoint)."""
+    headers = {name: request.headers[name] for name in WANTED_HEADERS if name in request.headers}
+    return await receive_delivery(
+        request.app,
+        platform,
+        store_param,
+        headers,
+        request.stream(),
+        client_host=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+async def receive_delivery(
+    app: FastAPI,
+    platform: Platform,
+    store_param: int | None,
+    headers: dict[str, str],
+    body: BodyChunks,
+    *,
+    client_host: str | None,
+    request_id: str | None,
+) -> inbox.Receipt:
+    """One delivery: `headers` holds those of WANTED_HEADERS the request carries (lower-case names),
+    `body` yields the raw body. Returns once the delivery is committed."""
+    state = ingestion(app)
+    settings: Settings = app.state.settings
     cache, factory = state.cache, state.factory
-    headers = {
-        name: request.headers[name] for name in (*KEPT_HEADERS, "x-api-key") if name in request.headers
-    }
-    request_id = getattr(request.state, "request_id", None)
     # Credentials come from the in-memory cache: the database is read only on a miss.
     store_id = cache.store_id_for(factory, platform, store_param)
-    limit_webhooks(request, store_id)
+    limit_webhooks(app, store_id, client_host)
     keys = cache.keys(factory, store_id)
     if keys is None or keys.store.platform is not platform:
         raise DeliveryRefused(f"no {platform.value} store {store_id}", None)
     try:
-        raw = await _read_body(request, settings.max_body_bytes)
+        raw = await _read_body(body, headers.get("content-length"), settings.max_body_bytes)
         store: StoreRef = cache.authenticate(factory, platform, store_id, headers, raw)
-        body = _decode(raw)
-        delivery_id = pipeline.derive_delivery_id(platform, headers.get("webhook-id"), body, raw)
+        decoded = _decode(raw)
+        delivery_id = pipeline.derive_delivery_id(platform, headers.get("webhook-id"), decoded, raw)
         if len(delivery_id) > MAX_DELIVERY_ID:
             raise BadRequest(f"delivery id longer than {MAX_DELIVERY_ID} characters")
     except ResightError as exc:
@@ -190,15 +246,15 @@ async def receive(request: Request, platform: Platform, store_param: int | None)
         store=store,
         delivery_id=delivery_id,
         raw=raw,
-        body=body,
-        headers={name: value for name, value in headers.items() if name != "x-api-key"},
-        kind="batch" if pipeline.batch_items(body) is not None else "webhook",
+        body=decoded,
+        headers={name: value for name, value in headers.items() if name in KEPT_HEADERS},
+        kind="batch" if pipeline.batch_items(decoded) is not None else "webhook",
         request_id=request_id,
         platform=platform,
     )
-    receipt = await asyncio.wrap_future(state.deliver(incoming))
+    receipt = await state.deliver(incoming)
     if receipt.status is DeliveryStatus.processed:
-        announce_ingested(request.app)  # committed: live KPIs for dashboards (debounced)
+        announce_ingested(app)  # committed: live KPIs for dashboards (debounced)
     return receipt
 
 
@@ -217,13 +273,13 @@ def receipt_json(receipt: inbox.Receipt) -> bytes:
     ).encode()
 
 
-def limit_webhooks(request: Request, store_id: int) -> None:
+def limit_webhooks(app: FastAPI, store_id: int, client_host: str | None) -> None:
     """429 with Retry-After past RESIGHT_WEBHOOK_REQUESTS_PER_MINUTE, per store and per address."""
-    limiter: RateLimiter | None = getattr(request.app.state, "webhook_limiter", None)
+    limiter: RateLimiter | None = getattr(app.state, "webhook_limiter", None)
     if limiter is None:
         return
     limiter.hit(f"store:{store_id}", f"deliveries for store {store_id}")
-    limiter.hit(f"address:{request.client.host if request.client else 'unknown'}", "deliveries from you")
+    limiter.hit(f"address:{client_host or 'unknown'}", "deliveries from you")
 
 
 def _counter(store_id: int, error: ResightError) -> Callable[[Session], None]:

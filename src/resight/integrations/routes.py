@@ -57,6 +57,9 @@ async def webhook(
     effect (duplicate), stored with nothing for us (ignored), or stored for a fix and a replay
     (quarantined). See docs/integrations/README.md.
     """
+    # Most deliveries never reach this function: webhook_asgi.WebhookFastPath answers them before
+    # routing with the same receiver code (docs/decisions/0302). This endpoint documents the API
+    # and serves the query strings the direct path leaves to FastAPI's validation.
     receipt = await receiver.receive(request, platform, store)
     # Encoded here, not through the response model: on the hottest path FastAPI's validate-then-
     # serialise of DeliveryReceipt cost more than the JSON itself. The model still documents it.

@@ -140,5 +140,5 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             pass
         finally:
-            scorer.lock.release()
+            scorer.close()
             engine.dispose()

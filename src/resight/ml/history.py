@@ -18,8 +18,8 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from resight.bulksql import Bulk
 from resight.catalog.models import Product
-from resight.dialect import upsert_insert
 from resight.errors import NotFound
 from resight.ml.models import MlScoreHistory
 
@@ -96,7 +96,10 @@ def points_to_record(
     """Which of this cycle's products get a point: a boolean mask over product_ids. `ranks` are
     floats with NaN for not ranked (as_rank_floats)."""
     count = len(last.product_ids)
-    if count:
+    if count == len(product_ids) and np.array_equal(last.product_ids, product_ids):  # the usual cycle
+        known = np.ones(count, dtype=bool)
+        last_scores, last_ranks, last_days = last.scores, last.ranks, last.ist_days
+    elif count:
         at = np.minimum(np.searchsorted(last.product_ids, product_ids), count - 1)
         known = last.product_ids[at] == product_ids
         last_scores = np.where(known, last.scores[at], np.nan)
@@ -173,6 +176,12 @@ def load_last_points(session: Session, since: dt.datetime) -> LastPoints:
     )
 
 
+_INSERT_POINT = (
+    "INSERT INTO ml_score_history (product_id, computed_at, score, rank, model_version) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (product_id, computed_at) DO NOTHING"
+)
+
+
 def record_cycle(
     session: Session,
     computed_at: dt.datetime,
@@ -203,21 +212,13 @@ def record_cycle(
         if not record.any():
             return 0
         ids, values, rank_kept = product_ids[record], scores[record], rank_values[record]
+        bulk = Bulk(session)  # plain SQL: SQLAlchemy's per-row processing cost more than SQLite
+        at = bulk.time(computed_at)
         rows = [
-            {
-                "product_id": pid,
-                "computed_at": computed_at,
-                "score": score,
-                "rank": None if rank != rank else int(rank),
-                "model_version": model_version,
-            }
+            (pid, at, score, None if rank != rank else int(rank), model_version)
             for pid, score, rank in zip(ids.tolist(), values.tolist(), rank_kept.tolist(), strict=True)
         ]
-        table = MlScoreHistory.__table__
-        statement = upsert_insert(session, table).on_conflict_do_nothing(  # type: ignore[arg-type]
-            index_elements=["product_id", "computed_at"]
-        )
-        session.execute(statement, rows)
+        bulk.executemany(_INSERT_POINT, rows)
         memory.last.merge(ids, values, rank_kept, ist_day(computed_at))
         if memory.watermark is None or computed_at >= memory.watermark:
             memory.watermark = computed_at

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from resight.ml.feature_cache import FeatureCache
 from resight.ml.features import Floats, Ints
 from resight.ml.registry import LoadedModel
+from resight.ml.rule_candidates import FactorCache
 from resight.ml.snapshots import bucket_floor
 from resight.rules.engine import Ranking
 
@@ -32,6 +34,8 @@ Bools = npt.NDArray[np.bool_]
 
 def _align(old_ids: Ints, new_ids: Ints) -> tuple[Ints, Bools]:
     """Index into `old_ids` (ascending) of each new id, and whether it is there at all."""
+    if old_ids.shape == new_ids.shape and np.array_equal(old_ids, new_ids):  # the usual cycle
+        return np.arange(len(new_ids)), np.ones(len(new_ids), dtype=bool)
     position = np.searchsorted(old_ids, new_ids)
     safe = np.minimum(position, max(len(old_ids) - 1, 0))
     found = (position < len(old_ids)) & (old_ids[safe] == new_ids) if len(old_ids) else safe < 0
@@ -99,12 +103,15 @@ class ScoreTable:
         scores: Floats,
         ranking: Ranking,
         rules: dict[int, list[int]],
+        positions: Ints | None = None,
     ) -> ScoreTable:
+        """`positions`, if known, is each ranking entry's index in `sorted_ids`."""
+        at = np.searchsorted(sorted_ids, ranking.product_ids) if positions is None else positions
         ranks = np.zeros(len(sorted_ids), dtype=np.int64)
-        ranks[np.searchsorted(sorted_ids, ranking.product_ids)] = np.arange(1, len(ranking) + 1)
+        ranks[at] = np.arange(1, len(ranking) + 1)
         sort_keys = np.full(len(sorted_ids), np.nan)
         free = ~ranking.pinned
-        sort_keys[np.searchsorted(sorted_ids, ranking.product_ids[free])] = ranking.scores[free]
+        sort_keys[at[free]] = ranking.scores[free]
         previous = np.zeros(len(sorted_ids), dtype=np.int64)
         return ScoreTable(version, now, sorted_ids, scores, ranks, previous, sort_keys, rules)
 
@@ -139,10 +146,11 @@ class ScoreTable:
 @dataclass
 class WrittenScores:
     table: ScoreTable | None = None
-    rows_written: int = 0  # in the last cycle (for benchmarks)
+    rows_written: int = 0  # rows that differed in the last cycle (for benchmarks)
+    bulk: bool = False  # whether the last cycle took the bulk path (ml/score_writes.py)
 
-    def remember(self, table: ScoreTable, rows_written: int) -> None:
-        self.table, self.rows_written = table, rows_written
+    def remember(self, table: ScoreTable, rows_written: int, bulk: bool = False) -> None:
+        self.table, self.rows_written, self.bulk = table, rows_written, bulk
 
 
 @dataclass
@@ -152,3 +160,5 @@ class ScoringState:
     generation: int = 0
     predictions: Predictions = field(default_factory=Predictions)
     written: WrittenScores = field(default_factory=WrittenScores)
+    candidates: FactorCache = field(default_factory=FactorCache)  # the rules' factorised strings
+    features: FeatureCache = field(default_factory=FeatureCache)  # the frame, kept up to date

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import inspect
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from resight.config import Settings
 from resight.db import transaction, utcnow
 from resight.events.alerts import evaluate_alerts, raise_alert, resolve_alert
+from resight.ml.feature_cache import FeatureCache
 from resight.ml.history import prune_history
 from resight.ml.lock import ScorerLock
 from resight.ml.registry import ModelStore
@@ -56,14 +58,32 @@ class Scorer:
         self.state: ScoringState | None = None  # memory between cycles (ml/warm.py)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        # Held for a whole cycle: close() waits on it, so a cycle still running in its thread
+        # when the loop is cancelled can neither outlive the lock nor take it back afterwards.
+        self._cycling = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """Stop scoring for good: wait for a cycle in flight, then give up the scorer lock."""
+        with self._cycling:
+            self._closed = True
+            self.state = None
+            self.lock.release()
 
     def cycle(self, now: dt.datetime | None = None) -> CycleResult | None:
         """One cycle if this process is the scorer and a model serves; None otherwise."""
+        with self._cycling:
+            if self._closed:
+                return None
+            return self._cycle(now)
+
+    def _cycle(self, now: dt.datetime | None) -> CycleResult | None:
         if not self.lock.acquire():
             self.state = None
             return None
         if self.state is None or self.state.generation != self.lock.acquisitions:
-            self.state = ScoringState(generation=self.lock.acquisitions)
+            features = FeatureCache.from_settings(self._settings)
+            self.state = ScoringState(generation=self.lock.acquisitions, features=features)
         now = now or utcnow()
         try:
             with transaction(self._factory) as session:
@@ -155,5 +175,5 @@ async def ml_running(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             await task
         except asyncio.CancelledError:
             pass
-        scorer.lock.release()
+        await asyncio.to_thread(scorer.close)  # after the cycle in flight, if any
         del app.state.scoring_trigger
