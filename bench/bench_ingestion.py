@@ -216,8 +216,8 @@ def run(quick: bool) -> str:
     lines = [
         f"One Amazon store, {skus:,} SKUs already known. Every request is signed (Standard Webhooks), "
         "stored in the inbox, applied (products, history, events, hourly rollups), audited and "
-        "committed before its 200. Real uvicorn, one worker, SQLite (WAL, synchronous=NORMAL); the "
-        "client (asyncio, raw HTTP/1.1 keep-alive) runs on the same machine.",
+        "committed before its 200. Real uvicorn, one worker, SQLite (WAL, synchronous=FULL: on disk "
+        "before the 200); the client (asyncio, raw HTTP/1.1 keep-alive) runs on the same machine.",
         "",
         "- single: one notification per request (a third each stock change, pricing, order), "
         f"{CONNECTIONS} concurrent connections;",

@@ -74,14 +74,12 @@ class Settings(BaseSettings):
         default=90, ge=1, validation_alias="RESIGHT_SCORE_HISTORY_RETENTION_DAYS"
     )
     # The scorer's incremental features (ml/feature_cache.py): how late a products write may
-    # commit after its updated_at (re-read overlap; below one hour bucket), and how often the
-    # scorer reloads everything anyway (to absorb bulk writers that bypass updated_at).
+    # commit after its updated_at (re-read overlap; below one hour bucket), and the period in which
+    # a rolling resync re-reads every product anyway (to absorb bulk writers that bypass updated_at).
     scoring_change_lookback_seconds: float = Field(
         default=300.0, ge=0, lt=3600, validation_alias="RESIGHT_SCORING_CHANGE_LOOKBACK_SECONDS"
     )
-    scoring_full_reload_hours: float = Field(
-        default=3.0, gt=0, validation_alias="RESIGHT_SCORING_FULL_RELOAD_HOURS"
-    )
+    scoring_resync_hours: float = Field(default=3.0, gt=0, validation_alias="RESIGHT_SCORING_RESYNC_HOURS")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

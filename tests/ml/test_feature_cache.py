@@ -112,7 +112,7 @@ def test_catalogue_changes_are_read_incrementally(db: Session, quiet: Trained) -
 
 def test_buckets_closing_move_the_windows(db: Session, quiet: Trained) -> None:
     products = quiet.world.products
-    cache = FeatureCache(reload_every=NEVER)
+    cache = FeatureCache(resync_every=NEVER)
     moment = bucket_floor(quiet.now)
 
     def look(now: dt.datetime) -> CacheStats:
@@ -148,14 +148,30 @@ def test_buckets_closing_move_the_windows(db: Session, quiet: Trained) -> None:
     assert look(moment + 47 * HOUR).reload == "time went backwards"
 
 
-def test_reloads_everything_periodically(db: Session, quiet: Trained) -> None:
-    cache = FeatureCache(reload_every=dt.timedelta(hours=2))
+def test_rolling_resync_catches_writes_that_bypass_updated_at(db: Session, quiet: Trained) -> None:
+    """A bulk writer that leaves updated_at alone is caught once the resync's slice reaches its
+    ids: half of them after half the period, all of them after the whole period."""
+    cache = FeatureCache(resync_every=dt.timedelta(hours=2))
     moment = bucket_floor(quiet.now)
     check(cache, db, moment)
-    assert check(cache, db, moment + HOUR).reload is None
-    # A bulk writer that bypasses updated_at is caught by the next reload.
-    db.execute(update(Product).where(Product.id == quiet.world.products[0].id).values(stock=1))
-    assert check(cache, db, moment + 2 * HOUR).reload == "periodic"
+    ids = sorted(p.id for p in quiet.world.products)
+    low, high = ids[0], ids[-1]
+    bypass = update(Product).where(Product.id.in_([low, high]))
+    db.execute(bypass.values(stock=Product.stock + 7, updated_at=quiet.world.start))
+    db.flush()
+    frame = cache.frame(db, moment + HOUR)
+    assert cache.stats.reload is None
+    assert 0 < cache.stats.resynced < len(ids)
+    scratch = current_frame(db, moment + HOUR)
+
+    def stock_of(f: RawFrame, product_id: int) -> float:
+        return float(f.stock[np.searchsorted(f.product_id, product_id)])
+
+    assert stock_of(frame, low) == stock_of(scratch, low)  # in the first half: re-read
+    assert stock_of(frame, high) == stock_of(scratch, high) - 7  # not reached yet
+    stats = check(cache, db, moment + 2 * HOUR)  # the rest of the ids: equal to scratch again
+    assert stats.reload is None
+    assert stats.resynced > 0
 
 
 def test_many_changes_at_once_reload(db: Session, quiet: Trained) -> None:
@@ -172,7 +188,7 @@ def test_frame_values_are_exact_after_many_incremental_steps(db: Session, quiet:
     """Random changes over a day of cycles every 20 minutes: each frame equals from scratch."""
     rng = np.random.default_rng(3)
     products = quiet.world.products
-    cache = FeatureCache(reload_every=NEVER)
+    cache = FeatureCache(resync_every=NEVER)
     start = bucket_floor(quiet.now)
     previous: tuple[np.ndarray, bytes] | None = None  # the last matrix, and its bytes then
     for step in range(75):

@@ -134,7 +134,7 @@ def test_incremental_features_through_buckets_and_a_new_model(
     """The scorer's feature state (ml/feature_cache.py) across a bucket close, skipped hours, a
     late event and a model switch: every warm cycle equals a cycle from scratch."""
     products = trained.world.products
-    state = ScoringState(features=FeatureCache(reload_every=dt.timedelta(days=1)))
+    state = ScoringState(features=FeatureCache(resync_every=dt.timedelta(days=1)))
     moment = bucket_floor(trained.now)
     model = trained.store.serving(db)
     assert model is not None

@@ -32,24 +32,28 @@ Assumptions (the reasons for `lookback`, RESIGHT_SCORING_CHANGE_LOOKBACK_SECONDS
 - an event for a bucket that started before the bucket of its write time bumps its product's
   `updated_at` (ingestion does); an event of the bucket that was current when written commits
   within `lookback` of the bucket's end.
-Writers that break them (bulk loads: `resight demo-data`, events/rebuild.py) are absorbed by the
-full reload — exactly today's path — done when there is no state (a new lock holding gets a new
-ScoringState), when time went backwards, when more than 24 h of buckets were skipped, when a
-quarter of the catalogue changed at once, and every RESIGHT_SCORING_FULL_RELOAD_HOURS (3 h) of
-cycle time. A new model needs no reload: the frame does not depend on it (its spec only
-changes the matrix).
+Writers that break them (bulk loads: `resight demo-data`, events/rebuild.py, hand-written SQL)
+are absorbed by a rolling resync: each cycle also re-reads, whatever their `updated_at`, the next
+slice of product ids — catalogue row and windows recomputed from its own rollups — sized so that
+every id is re-read once per RESIGHT_SCORING_RESYNC_HOURS (3 h) of cycle time. That spreads over
+~360 cycles what a periodic full reload would do in one (a 15 s cycle at 1,000,000 products).
+The full reload — exactly today's path — is left for when there is no state (a new lock holding
+gets a new ScoringState), when time went backwards, when more than 24 h of buckets were skipped
+and when a quarter of the catalogue changed at once. A new model needs no reload: the frame does
+not depend on it (its spec only changes the matrix).
 See docs/decisions/0601-incremental-scorer-features.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import Product
@@ -84,7 +88,7 @@ MAX_GAP = dt.timedelta(hours=24)  # more buckets skipped than this: reload
 RELOAD_SHARE = 0.25  # more products changed at once than this share: a reload is cheaper
 CHUNK = 10_000  # ids per IN (...) list, below SQLite's limit on bound parameters
 DEFAULT_LOOKBACK = dt.timedelta(minutes=5)
-DEFAULT_RELOAD_EVERY = dt.timedelta(hours=3)
+DEFAULT_RESYNC_EVERY = dt.timedelta(hours=3)
 
 
 @dataclass
@@ -96,12 +100,15 @@ class CacheStats:
     rechecked: int = 0  # products whose just-closed hour changed after the close read
     reread: int = 0  # product rows re-read
     recomputed: int = 0  # products whose windows were recomputed from their rollups
+    resynced: int = 0  # product ids re-read by the rolling resync, whatever their updated_at
 
 
 @dataclass
 class _State:
     moment: dt.datetime  # the bucket start the windows end at
-    loaded_at: dt.datetime  # cycle time of the last full reload
+    resync_base: int  # the rolling resync passes over the ids (resync_base, max_id]
+    resynced: float  # share of the current pass done, 0 to 1
+    resynced_at: dt.datetime  # cycle time of its last step
     watermark: dt.datetime  # clock reading taken before the last read of changed products
     max_id: int
     catalogue: Catalogue  # active products, by id
@@ -119,7 +126,7 @@ class _State:
 @dataclass
 class FeatureCache:
     lookback: dt.timedelta = DEFAULT_LOOKBACK
-    reload_every: dt.timedelta = DEFAULT_RELOAD_EVERY
+    resync_every: dt.timedelta = DEFAULT_RESYNC_EVERY
     clock: Callable[[], dt.datetime] = utcnow  # the writers' clock, for updated_at
     stats: CacheStats = field(default_factory=CacheStats)
     _state: _State | None = field(default=None, repr=False)
@@ -130,7 +137,7 @@ class FeatureCache:
     def from_settings(settings: Settings) -> FeatureCache:
         return FeatureCache(
             lookback=dt.timedelta(seconds=settings.scoring_change_lookback_seconds),
-            reload_every=dt.timedelta(hours=settings.scoring_full_reload_hours),
+            resync_every=dt.timedelta(hours=settings.scoring_resync_hours),
         )
 
     def forget(self) -> None:
@@ -186,7 +193,7 @@ class FeatureCache:
             changed = self._recheck(session, state)
             if now >= state.recheck_until:
                 state.recheck_until = None
-        refreshed = self._refresh_products(session, state)
+        refreshed = self._refresh_products(session, state, self._resync_slice(state, now))
         if refreshed is None:
             return self._reload(session, now, moment, "many products changed")
         state.watermark = stamp
@@ -201,12 +208,10 @@ class FeatureCache:
     def _reload_reason(self, state: _State | None, now: dt.datetime, moment: dt.datetime) -> str | None:
         if state is None:
             return "no state"
-        if moment < state.moment or now < state.loaded_at:
+        if moment < state.moment or now < state.resynced_at:
             return "time went backwards"
         if moment - state.moment > MAX_GAP:
             return "buckets skipped"
-        if now - state.loaded_at >= self.reload_every:
-            return "periodic"
         return None
 
     def _reload(self, session: Session, now: dt.datetime, moment: dt.datetime, reason: str) -> RawFrame:
@@ -219,7 +224,9 @@ class FeatureCache:
         closes = moment + self.lookback
         state = _State(
             moment=moment,
-            loaded_at=now,
+            resync_base=int(session.execute(select(func.min(Product.id))).scalar() or 1) - 1,
+            resynced=0.0,
+            resynced_at=now,
             watermark=stamp,
             max_id=int(ids.max()) if len(ids) else 0,
             catalogue=catalogue,
@@ -267,13 +274,29 @@ class FeatureCache:
         state.windows_moved = True
         return True
 
-    def _refresh_products(self, session: Session, state: _State) -> bool | None:
-        """Re-read changed products; False if none, None if so many that a reload is cheaper."""
+    def _resync_slice(self, state: _State, now: dt.datetime) -> tuple[int, int]:
+        """The ids (first, last] the rolling resync re-reads in this cycle: it moves through the
+        ids in proportion to the cycle time elapsed, a whole pass per resync period."""
+        if state.resynced >= 1.0:
+            state.resynced = 0.0  # a pass is complete: start the next one
+        done = state.resynced + max((now - state.resynced_at) / self.resync_every, 0.0)
+        base, span = state.resync_base, max(state.max_id - state.resync_base, 0)
+        first = base + math.floor(state.resynced * span)
+        state.resynced, state.resynced_at = min(done, 1.0), now
+        return (first, base + math.floor(state.resynced * span))
+
+    def _refresh_products(self, session: Session, state: _State, resync: tuple[int, int]) -> bool | None:
+        """Re-read changed products and the resync slice; False if none, None if so many that a
+        reload is cheaper."""
         p = Product.__table__.c
         changes = select(p.id, p.updated_at)
-        # Two statements, each on its index: with OR, SQLite scans the table.
+        # Separate statements, each on its index: with OR, SQLite scans the table.
         rows = fetch_raw(session, changes.where(p.updated_at >= state.watermark - self.lookback))
         rows += fetch_raw(session, changes.where(p.id > state.max_id))
+        self.stats.reread = len({row[0] for row in rows})
+        resynced = fetch_raw(session, changes.where(p.id > resync[0], p.id <= resync[1]))
+        self.stats.resynced = len(resynced)
+        rows += resynced
         if not rows:
             return False
         if len(rows) > CHUNK and len(rows) > RELOAD_SHARE * len(state.catalogue.product_id):
@@ -286,7 +309,6 @@ class FeatureCache:
         fresh = concat_rows([load_catalogue(session, chunk.tolist()) for chunk in _chunks(changed_ids)])
         fresh_seen = listed[np.searchsorted(changed_ids, fresh.product_id), 1]
         state.max_id = max(state.max_id, int(changed_ids[-1]))
-        self.stats.reread = len(changed_ids)
         state.touched.append(changed_ids)
 
         old_ids = state.catalogue.product_id
@@ -297,7 +319,8 @@ class FeatureCache:
             same_seen[found] = np.equal(state.seen[position[found]], fresh_seen[found]).astype(bool)
         windows = np.zeros((len(fresh.product_id), len(WINDOWS), COUNTERS), dtype=np.int64)
         windows[found] = state.windows[position[found]]
-        recompute = np.flatnonzero(active & ~same_seen)
+        forced = np.isin(fresh.product_id, np.array([row[0] for row in resynced], dtype=np.int64))
+        recompute = np.flatnonzero(active & (~same_seen | forced))
         if len(recompute):
             windows[recompute] = _windows_of(session, fresh.product_id[recompute], state.moment)
         self.stats.recomputed = len(recompute)
