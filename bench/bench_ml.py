@@ -226,7 +226,7 @@ def _measure_size(
             changed_runs.append(cycles.run(moment, warm=True))
         changed_prices = _median(changed_runs)
         closed = cycles.run(now + dt.timedelta(hours=1), warm=True)
-        assert closed["features reloaded"] == 0
+        assert closed["features reloaded"] == 0, cycles.state.features.stats.reload
         assert cycles.state.features.stats.advanced
         assert quiet["features reloaded"] == changed_prices["features reloaded"] == 0
     finally:

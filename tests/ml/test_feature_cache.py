@@ -151,7 +151,7 @@ def test_buckets_closing_move_the_windows(db: Session, quiet: Trained) -> None:
 def test_rolling_resync_catches_writes_that_bypass_updated_at(db: Session, quiet: Trained) -> None:
     """A bulk writer that leaves updated_at alone is caught once the resync's slice reaches its
     ids: half of them after half the period, all of them after the whole period."""
-    cache = FeatureCache(resync_every=dt.timedelta(hours=2))
+    cache = FeatureCache(resync_every=dt.timedelta(hours=2), resync_step=1.0)
     moment = bucket_floor(quiet.now)
     check(cache, db, moment)
     ids = sorted(p.id for p in quiet.world.products)
@@ -172,6 +172,22 @@ def test_rolling_resync_catches_writes_that_bypass_updated_at(db: Session, quiet
     stats = check(cache, db, moment + 2 * HOUR)  # the rest of the ids: equal to scratch again
     assert stats.reload is None
     assert stats.resynced > 0
+
+
+def test_rolling_resync_takes_a_bounded_step_per_cycle(db: Session, quiet: Trained) -> None:
+    """After a pause the resync owes a large share of the ids; it re-reads at most its step per
+    cycle and catches up over the next cycles instead of re-reading them all at once."""
+    count = len(quiet.world.products)
+    cache = FeatureCache(resync_every=dt.timedelta(hours=2), resync_step=0.2)
+    moment = bucket_floor(quiet.now)
+    check(cache, db, moment)
+    later = moment + dt.timedelta(minutes=50)  # owes 5/12 of the ids
+    steps = []
+    for second in range(4):
+        steps.append(check(cache, db, later + dt.timedelta(seconds=second)).resynced)
+    assert all(0 < n <= 0.2 * count + 1 for n in steps[:2])
+    assert sum(steps) == pytest.approx(5 / 12 * count, abs=2)
+    assert steps[-1] == 0  # caught up
 
 
 def test_many_changes_at_once_reload(db: Session, quiet: Trained) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from resight.ml.features import ACTIVITY, ACTIVITY_COLUMNS, WINDOWS, ActivityIndex, Floats, Ints, RawFrame
+from resight.ml.features import ACTIVITY, ACTIVITY_COLUMNS, WINDOWS, Floats, Ints, RawFrame
 from resight.ml.snapshots import Catalogue
 
 COUNTERS = len(ACTIVITY) + 1  # the activity counters, then units (for days of cover)
@@ -30,14 +30,6 @@ def add_sums(target: Ints, state_ids: Ints, ids: Ints, sums: Ints, sign: int) ->
     """target[row of id] += sign * sums, for the ids in the state (each id at most once)."""
     position, found = align(state_ids, ids)
     target[position[found]] += sign * sums[found]
-
-
-def window_sums(activity: ActivityIndex, ids: Ints, moment: dt.datetime) -> Ints:
-    end = np.full(len(ids), int(moment.timestamp()), dtype=np.int64)
-    sums = np.empty((len(ids), len(WINDOWS), COUNTERS), dtype=np.int64)
-    for w, (_, seconds) in enumerate(WINDOWS):
-        sums[:, w, :] = activity.sums(ids, end - seconds, end)
-    return sums
 
 
 def take_rows(catalogue: Catalogue, index: npt.NDArray[np.bool_] | Ints) -> Catalogue:

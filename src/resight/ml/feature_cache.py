@@ -37,7 +37,8 @@ are absorbed by a rolling resync: each cycle also re-reads, whatever their `upda
 slice of product ids — catalogue row and windows recomputed from its own rollups — sized so that
 every id is re-read once per RESIGHT_SCORING_RESYNC_HOURS (3 h) of cycle time. That spreads over
 ~360 cycles what a periodic full reload would do in one (a 15 s cycle at 1,000,000 products).
-The full reload — exactly today's path — is left for when there is no state (a new lock holding
+The full reload — every active product, and every product's window sums added up by the
+database (snapshots.load_window_sums) — is left for when there is no state (a new lock holding
 gets a new ScoringState), when time went backwards, when more than 24 h of buckets were skipped
 and when a quarter of the catalogue changed at once. A new model needs no reload: the frame does
 not depend on it (its spec only changes the matrix).
@@ -69,17 +70,15 @@ from resight.ml.feature_arrays import (
     identical,
     replace_rows,
     take_rows,
-    window_sums,
 )
 from resight.ml.features import WINDOWS, FeatureSpec, Floats, Ints, RawFrame, encode
 from resight.ml.snapshots import (
     ACTIVE,
-    LONGEST_WINDOW,
     Catalogue,
     bucket_floor,
     fetch_raw,
-    load_activity,
     load_catalogue,
+    load_window_sums,
 )
 
 Objects = npt.NDArray[np.object_]
@@ -89,6 +88,7 @@ RELOAD_SHARE = 0.25  # more products changed at once than this share: a reload i
 CHUNK = 10_000  # ids per IN (...) list, below SQLite's limit on bound parameters
 DEFAULT_LOOKBACK = dt.timedelta(minutes=5)
 DEFAULT_RESYNC_EVERY = dt.timedelta(hours=3)
+RESYNC_STEP = 0.02  # share of the ids the rolling resync re-reads in one cycle, at most
 
 
 @dataclass
@@ -108,6 +108,7 @@ class _State:
     moment: dt.datetime  # the bucket start the windows end at
     resync_base: int  # the rolling resync passes over the ids (resync_base, max_id]
     resynced: float  # share of the current pass done, 0 to 1
+    resync_owed: float  # share of a pass the cycle time elapsed calls for, not re-read yet
     resynced_at: dt.datetime  # cycle time of its last step
     watermark: dt.datetime  # clock reading taken before the last read of changed products
     max_id: int
@@ -127,6 +128,7 @@ class _State:
 class FeatureCache:
     lookback: dt.timedelta = DEFAULT_LOOKBACK
     resync_every: dt.timedelta = DEFAULT_RESYNC_EVERY
+    resync_step: float = RESYNC_STEP
     clock: Callable[[], dt.datetime] = utcnow  # the writers' clock, for updated_at
     stats: CacheStats = field(default_factory=CacheStats)
     _state: _State | None = field(default=None, repr=False)
@@ -215,17 +217,17 @@ class FeatureCache:
         return None
 
     def _reload(self, session: Session, now: dt.datetime, moment: dt.datetime, reason: str) -> RawFrame:
-        """Today's path: every active product and every rollup row of the longest window."""
+        """Every active product, with its window sums from the database."""
         stamp = self.clock()
         catalogue = load_catalogue(session, active_only=True)
-        activity = load_activity(session, moment - dt.timedelta(seconds=LONGEST_WINDOW))
         ids = catalogue.product_id
-        windows = window_sums(activity, ids, moment)
+        windows = _windows_of(session, ids, moment, everyone=True)
         closes = moment + self.lookback
         state = _State(
             moment=moment,
             resync_base=int(session.execute(select(func.min(Product.id))).scalar() or 1) - 1,
             resynced=0.0,
+            resync_owed=0.0,
             resynced_at=now,
             watermark=stamp,
             max_id=int(ids.max()) if len(ids) else 0,
@@ -276,13 +278,19 @@ class FeatureCache:
 
     def _resync_slice(self, state: _State, now: dt.datetime) -> tuple[int, int]:
         """The ids (first, last] the rolling resync re-reads in this cycle: it moves through the
-        ids in proportion to the cycle time elapsed, a whole pass per resync period."""
+        ids in proportion to the cycle time elapsed, a whole pass per resync period, but at most
+        `resync_step` of them per cycle (after a pause it catches up over the next cycles)."""
         if state.resynced >= 1.0:
             state.resynced = 0.0  # a pass is complete: start the next one
-        done = state.resynced + max((now - state.resynced_at) / self.resync_every, 0.0)
+        state.resync_owed += max((now - state.resynced_at) / self.resync_every, 0.0)
+        step = min(state.resync_owed, self.resync_step, 1.0 - state.resynced)
         base, span = state.resync_base, max(state.max_id - state.resync_base, 0)
         first = base + math.floor(state.resynced * span)
-        state.resynced, state.resynced_at = min(done, 1.0), now
+        state.resynced, state.resync_owed, state.resynced_at = (
+            state.resynced + step,
+            state.resync_owed - step,
+            now,
+        )
         return (first, base + math.floor(state.resynced * span))
 
     def _refresh_products(self, session: Session, state: _State, resync: tuple[int, int]) -> bool | None:
@@ -294,13 +302,13 @@ class FeatureCache:
         rows = fetch_raw(session, changes.where(p.updated_at >= state.watermark - self.lookback))
         rows += fetch_raw(session, changes.where(p.id > state.max_id))
         self.stats.reread = len({row[0] for row in rows})
+        if len(rows) > CHUNK and len(rows) > RELOAD_SHARE * len(state.catalogue.product_id):
+            return None
         resynced = fetch_raw(session, changes.where(p.id > resync[0], p.id <= resync[1]))
         self.stats.resynced = len(resynced)
         rows += resynced
         if not rows:
             return False
-        if len(rows) > CHUNK and len(rows) > RELOAD_SHARE * len(state.catalogue.product_id):
-            return None
         listed: Objects = np.empty((len(rows), 2), dtype=object)
         listed[:] = rows
         first = np.unique(listed[:, 0].astype(np.int64), return_index=True)[1]
@@ -367,10 +375,12 @@ def _range_sums(session: Session, begin: dt.datetime, end: dt.datetime) -> tuple
     return data[starts, 0], np.add.reduceat(data[:, 1:], starts, axis=0)
 
 
-def _windows_of(session: Session, ids: Ints, moment: dt.datetime) -> Ints:
-    """Window sums of a few products, from their own rollup rows."""
-    since = moment - dt.timedelta(seconds=LONGEST_WINDOW)
-    parts = [
-        window_sums(load_activity(session, since, chunk.tolist()), chunk, moment) for chunk in _chunks(ids)
-    ]
-    return np.concatenate(parts)
+def _windows_of(session: Session, ids: Ints, moment: dt.datetime, everyone: bool = False) -> Ints:
+    """Window sums of the products `ids` (ascending; zeros for a product without activity), from
+    their own rollup rows, summed by the database; `everyone`: `ids` is the whole catalogue, so
+    read every product's sums in one statement rather than by lists of ids."""
+    windows = np.zeros((len(ids), len(WINDOWS), COUNTERS), dtype=np.int64)
+    for chunk in [ids] if everyone else _chunks(ids):
+        found_ids, sums = load_window_sums(session, moment, None if everyone else chunk.tolist())
+        add_sums(windows, ids, found_ids, sums, sign=1)
+    return windows

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import HistoryField, ListingStatus, Product, ProductHistory
@@ -171,6 +171,36 @@ def load_activity(
     data = np.array(rows, dtype=np.int64).reshape(len(rows), 8)
     seconds, offset = bucket_geometry()
     return ActivityIndex.build(data[:, 0], data[:, 1], data[:, 2:], seconds, offset)
+
+
+def load_window_sums(
+    session: Session, moment: dt.datetime, product_ids: Iterable[int] | None = None
+) -> tuple[Ints, Ints]:
+    """(product ids ascending, their integer sums over each trailing window ending at `moment`):
+    shape (products, len(WINDOWS), 6), the counters views, clicks, add_to_carts, orders,
+    gmv_paise, units — what ActivityIndex.trailing sums, summed by the database instead.
+
+    One row per product with activity, where `load_activity` returns a row per product-hour: on a
+    live catalogue a week holds up to 168 of them per product, each a Python tuple."""
+    m = ProductHourlyMetrics.__table__.c
+    counters = (m.views, m.clicks, m.add_to_carts, m.orders, m.gmv_paise, m.units)
+    sums: list[Any] = []
+    for _, seconds in WINDOWS:
+        begin = moment - dt.timedelta(seconds=seconds)
+        for counter in counters:
+            value = counter if seconds == LONGEST_WINDOW else case((m.hour_start >= begin, counter), else_=0)
+            sums.append(cast(func.sum(value), BigInteger))  # PostgreSQL's sum(bigint) is numeric
+    query = (
+        select(m.product_id, *sums)
+        .where(m.hour_start >= moment - dt.timedelta(seconds=LONGEST_WINDOW), m.hour_start < moment)
+        .group_by(m.product_id)
+        .order_by(m.product_id)
+    )
+    if product_ids is not None:
+        query = query.where(m.product_id.in_(list(product_ids)))
+    rows = fetch_raw(session, query)
+    data = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + len(sums))
+    return data[:, 0].copy(), data[:, 1:].reshape(len(rows), len(WINDOWS), len(counters))
 
 
 def frame_from_catalogue(catalogue: Catalogue, index: Any, at: float, activity: ActivityIndex) -> RawFrame:
