@@ -4,15 +4,19 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resight.config import Settings
+from resight.ml.models import MlScore
 from resight.ml.registry import LoadedModel, ModelStore
 from resight.ml.scoring import CycleResult, run_cycle
+from resight.ml.snapshots import bucket_floor
 from resight.ml.training import TrainingResult, train_and_register
 from tests.ml.world import SMALL, World, build_world
 
@@ -50,3 +54,20 @@ def ml_client(app: FastAPI, trained: Trained) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=True) as test_client:
         app.state.model_store = trained.store
         yield test_client
+
+
+def score_table(db: Session) -> dict[int, tuple[Any, ...]]:
+    """Every ml_scores row; computed_at only as its bucket (rows a warm cycle leaves keep theirs)."""
+    db.expire_all()
+    return {
+        row.product_id: (
+            row.score,
+            row.rank,
+            row.previous_rank,
+            row.sort_key,
+            row.rules_applied,
+            row.model_version,
+            bucket_floor(row.computed_at),
+        )
+        for row in db.scalars(select(MlScore))
+    }

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from resight.audit.service import SYSTEM
@@ -24,24 +23,7 @@ from resight.ml.snapshots import bucket_floor
 from resight.ml.warm import ScoringState
 from resight.ml.worker import Scorer
 from resight.rules.models import Rule, RuleKind, RuleScope
-from tests.ml.conftest import Trained
-
-
-def _table(db: Session) -> dict[int, tuple[Any, ...]]:
-    """Every ml_scores row; computed_at only as its bucket (unchanged rows keep their time)."""
-    db.expire_all()
-    return {
-        row.product_id: (
-            row.score,
-            row.rank,
-            row.previous_rank,
-            row.sort_key,
-            row.rules_applied,
-            row.model_version,
-            bucket_floor(row.computed_at),
-        )
-        for row in db.scalars(select(MlScore))
-    }
+from tests.ml.conftest import Trained, score_table
 
 
 def _cold_then_warm(db: Session, trained: Trained, state: ScoringState, now: dt.datetime) -> int:
@@ -51,10 +33,10 @@ def _cold_then_warm(db: Session, trained: Trained, state: ScoringState, now: dt.
     assert model is not None
     savepoint = db.begin_nested()
     run_cycle(db, model, now)
-    cold = _table(db)
+    cold = score_table(db)
     savepoint.rollback()
     run_cycle(db, model, now, state=state)
-    warm = _table(db)
+    warm = score_table(db)
     assert warm == cold
     return state.written.rows_written
 

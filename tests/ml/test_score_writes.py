@@ -9,38 +9,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import ListingStatus
 from resight.db import utcnow
 from resight.ml import score_writes
-from resight.ml.models import MlScore
 from resight.ml.rule_candidates import FactorCache, candidates_of
 from resight.ml.scoring import run_cycle
-from resight.ml.snapshots import bucket_floor, current_frame
+from resight.ml.snapshots import current_frame
 from resight.ml.warm import ScoreTable, ScoringState
 from resight.rules.engine import apply_rules
 from resight.rules.models import Rule, RuleKind, RuleScope
 from resight.rules.service import active_rule_specs
-from tests.ml.conftest import Trained
-
-
-def _table(db: Session) -> dict[int, tuple[Any, ...]]:
-    """Every ml_scores row; computed_at only as its bucket (rows a warm cycle leaves keep theirs)."""
-    db.expire_all()
-    return {
-        row.product_id: (
-            row.score,
-            row.rank,
-            row.previous_rank,
-            row.sort_key,
-            row.rules_applied,
-            row.model_version,
-            bucket_floor(row.computed_at),
-        )
-        for row in db.scalars(select(MlScore))
-    }
+from tests.ml.conftest import Trained, score_table
 
 
 def _indexes(db: Session) -> list[tuple[str | None, tuple[Any, ...]]]:
@@ -64,12 +46,12 @@ def _row_upserts_then_bulk(
     savepoint = db.begin_nested()
     _take_bulk_path(monkeypatch, bulk=False)
     run_cycle(db, model, now)
-    by_rows = _table(db)
+    by_rows = score_table(db)
     savepoint.rollback()
     _take_bulk_path(monkeypatch, bulk=True)
     run_cycle(db, model, now, state=state)
     assert state.written.bulk == (state.written.rows_written > 0)
-    by_bulk = _table(db)
+    by_bulk = score_table(db)
     assert by_bulk == by_rows
     return by_bulk
 
@@ -86,7 +68,7 @@ def test_bulk_writes_leave_what_row_upserts_leave(
     assert model is not None
     _take_bulk_path(monkeypatch, bulk=True)
     run_cycle(db, model, start)  # from scratch, no memory: every row by the bulk path
-    assert len(_table(db)) == len(products)
+    assert len(score_table(db)) == len(products)
     assert _indexes(db) == indexes
 
     _row_upserts_then_bulk(db, trained, state, start + dt.timedelta(minutes=1), monkeypatch)
