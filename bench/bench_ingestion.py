@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import running_server, stats
+from bench.common import process_usage, started_server, stats
 from resight.audit.service import SYSTEM
 from resight.catalog import stores
 from resight.catalog.models import Platform
@@ -112,19 +112,6 @@ def _traffic(k: int, asins: int, buckets: int) -> dict[str, Any]:
     }
 
 
-def _server_cpu_seconds() -> float:
-    """CPU time (user + system) used so far by the server: our child process running `resight serve`."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid():  # fields[1] is the parent pid
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 def _request(port: int, path: str, key: bytes, body: bytes) -> bytes:
     msg_id = "msg_" + uuid.uuid4().hex
     timestamp = int(time.time())
@@ -175,8 +162,12 @@ def run(quick: bool) -> str:
         store_id, secret = _seed(url)
         key = key_of(secret)
         env = {"RESIGHT_SECRET_KEY": SECRET_KEY, "RESIGHT_SECRET_KEY_FILE": str(Path(tmp) / "key")}
-        with running_server(url, env=env) as base:
-            port = int(base.rsplit(":", 1)[1])
+        with started_server(url, env=env) as server:
+            port = int(server.base.rsplit(":", 1)[1])
+
+            def server_cpu() -> float:
+                return process_usage(server.process.pid).cpu_seconds
+
             path = f"/integrations/amazon/webhook?store={store_id}"
             # Warm-up: creates the products, loads the credential cache.
             warm = [
@@ -188,18 +179,18 @@ def run(quick: bool) -> str:
                 _request(port, path, key, json.dumps(_notification(skus + i, skus)).encode())
                 for i in range(singles)
             ]
-            cpu = _server_cpu_seconds()
+            cpu = server_cpu()
             single_latencies, single_seconds = asyncio.run(_send_all(port, single_requests, CONNECTIONS))
-            single_cpu, cpu = _server_cpu_seconds() - cpu, _server_cpu_seconds()
+            single_cpu, cpu = server_cpu() - cpu, server_cpu()
 
             mixed = []
             for b in range(batches):
                 offset = 10 * skus + b * batch_size
                 items = [_notification(offset + i, skus) for i in range(batch_size)]
                 mixed.append(_request(port, path, key, json.dumps({"batch": items}).encode()))
-            cpu = _server_cpu_seconds()
+            cpu = server_cpu()
             mixed_latencies, mixed_seconds = asyncio.run(_send_all(port, mixed, 2))
-            mixed_cpu = _server_cpu_seconds() - cpu
+            mixed_cpu = server_cpu() - cpu
 
             per_notification = 250
             hourly = []
@@ -209,9 +200,9 @@ def run(quick: bool) -> str:
                     for i in range(batch_size // per_notification)
                 ]
                 hourly.append(_request(port, path, key, json.dumps({"batch": items}).encode()))
-            cpu = _server_cpu_seconds()
+            cpu = server_cpu()
             hourly_latencies, hourly_seconds = asyncio.run(_send_all(port, hourly, 2))
-            hourly_cpu = _server_cpu_seconds() - cpu
+            hourly_cpu = server_cpu() - cpu
 
     lines = [
         f"One Amazon store, {skus:,} SKUs already known. Every request is signed (Standard Webhooks), "

@@ -16,22 +16,19 @@ from typing import Any
 import numpy as np
 
 from bench.compiled_forest import CompiledForest, UnsupportedModel
-from resight.audit.service import SYSTEM
+from bench.ml_common import BRANDS, CATEGORIES, naive_seconds_per_row, put_in_service, synthetic_model
 from resight.catalog.models import Platform
 from resight.db import make_engine, make_session_factory, transaction
 from resight.events.rollups import COUNTERS, bucket_start
 from resight.migrations import runner
-from resight.ml import registry
-from resight.ml.features import FEATURE_NAMES, encode, fit_spec
+from resight.ml.features import FEATURE_NAMES, encode
 from resight.ml.registry import LoadedModel, ModelStore
 from resight.ml.scoring import run_cycle
 from resight.ml.snapshots import current_frame
-from resight.ml.training import TrainingConfig, fit
+from resight.ml.training import TrainingConfig
 from resight.ml.warm import ScoringState
 
 TITLE = "ML engine: scoring cycle, compiled inference, naive baseline"
-CATEGORIES = [f"Cat {i // 10} > Sub {i}" for i in range(60)]
-BRANDS = [f"Brand {i}" for i in range(300)]
 STAGES = ("features", "predict", "rules", "persist", "commit")
 
 
@@ -96,30 +93,13 @@ def _train(database_url: str, now: dt.datetime, config: TrainingConfig) -> Any:
     with make_session_factory(engine)() as session:
         frame = current_frame(session, now)
     engine.dispose()
-    frame = frame.take(np.arange(min(len(frame), 20_000)))
-    spec = fit_spec(frame, frame)
-    rng = np.random.default_rng(9)
-    rate = np.exp(1.5 - frame.price / 1500 + np.log1p(frame.activity[:, 13]) * 0.3)
-    return fit(encode(frame, spec), rng.poisson(rate).astype(np.float64), config), spec
+    return synthetic_model(frame.take(np.arange(min(len(frame), 20_000))), config)
 
 
 def _register(database_url: str, models_dir: Path, booster: Any, spec: Any, now: dt.datetime) -> None:
     engine = make_engine(database_url)
     with transaction(make_session_factory(engine)) as session:
-        path, sha = registry.write_artifact(models_dir, "bench", booster, spec)
-        registry.register(
-            session,
-            SYSTEM,
-            version="bench",
-            artifact=path,
-            sha256=sha,
-            params={},
-            metrics={},
-            train_from=now,
-            train_to=now,
-            fingerprint="-",
-        )
-        registry.promote(session, SYSTEM, "bench")
+        put_in_service(session, models_dir, "bench", booster, spec, now)
     engine.dispose()
 
 
@@ -295,19 +275,6 @@ def _compiled(model: LoadedModel, x: np.ndarray, workdir: Path, quick: bool) -> 
     return [f"Compiled inference on the same {len(x):,} rows:", "", *table, "", *notes]
 
 
-def _naive(model: LoadedModel, x: np.ndarray, rows: int) -> float:
-    """Seconds per product the original way: a dict per row, a pandas frame per row, predict."""
-    import pandas as pd
-
-    names = list(FEATURE_NAMES)
-    sample = x[:rows]
-    started = time.perf_counter()
-    for row in sample:
-        record = {name: float(v) for name, v in zip(names, row, strict=True)}
-        model.booster.predict(pd.DataFrame([record]), num_threads=1)
-    return (time.perf_counter() - started) / max(len(sample), 1)
-
-
 def run(quick: bool) -> str:
     sizes = [2_000] if quick else [10_000, 100_000, 1_000_000]
     defaults = TrainingConfig()
@@ -345,7 +312,7 @@ def run(quick: bool) -> str:
             if n == min(sizes[-1], 100_000):
                 if not quick:  # compiling takes tens of seconds: not for CI's quick run
                     notes += _compiled(model, x, tmp, quick)
-                per_row = _naive(model, x, 200 if quick else 2_000)
+                per_row = naive_seconds_per_row(model, x[: 200 if quick else 2_000])
                 notes += [
                     "",
                     f"Naive baseline (a dict per product → one-row pandas DataFrame → predict, as the "

@@ -16,25 +16,23 @@ import httpx2 as httpx
 import numpy as np
 from sqlalchemy import Engine
 
-from bench.common import Stats, running_server, stats
+from bench.common import Stats, process_usage, started_server, stats
+from bench.ml_common import BRANDS, CATEGORIES, naive_seconds_per_row, put_in_service, synthetic_model
 from resight.audit.service import SYSTEM
 from resight.catalog.models import Platform
 from resight.db import make_engine, make_session_factory, transaction
 from resight.events.rollups import bucket_start
 from resight.migrations import runner
-from resight.ml import registry
-from resight.ml.features import FEATURE_NAMES, encode, fit_spec
+from resight.ml.features import FEATURE_NAMES, encode
 from resight.ml.registry import ModelStore
 from resight.ml.scoring import run_cycle
 from resight.ml.snapshots import current_frame
-from resight.ml.training import TrainingConfig, fit
+from resight.ml.training import TrainingConfig
 from resight.rules.models import Rule, RuleKind, RuleScope
 from resight.users.models import Role
 from resight.users.service import create_user
 
 TITLE = "ML serving at catalogue scale: explain, what-if, price sweep"
-CATEGORIES = [f"Cat {i // 10} > Sub {i}" for i in range(60)]
-BRANDS = [f"Brand {i}" for i in range(300)]
 ROLLUP_HOURS_BACK = (1, 5, 30)
 CHUNK = 100_000
 
@@ -129,26 +127,8 @@ def _seed(engine: Engine, products: int, now: dt.datetime) -> None:
 def _train(engine: Engine, models_dir: Path, now: dt.datetime, config: TrainingConfig) -> None:
     """A model of the production shape fitted on 20,000 products with a synthetic demand."""
     with transaction(make_session_factory(engine)) as session:
-        frame = current_frame(session, now, range(1, 20_001))
-        spec = fit_spec(frame, frame)
-        x = encode(frame, spec)
-        rng = np.random.default_rng(9)
-        rate = np.exp(1.5 - frame.price / 1500 + np.log1p(frame.activity[:, 13]) * 0.3)
-        booster = fit(x, rng.poisson(rate).astype(np.float64), config)
-        path, sha = registry.write_artifact(models_dir, "bench-serving", booster, spec)
-        registry.register(
-            session,
-            SYSTEM,
-            version="bench-serving",
-            artifact=path,
-            sha256=sha,
-            params={},
-            metrics={},
-            train_from=now,
-            train_to=now,
-            fingerprint="-",
-        )
-        registry.promote(session, SYSTEM, "bench-serving")
+        booster, spec = synthetic_model(current_frame(session, now, range(1, 20_001)), config)
+        put_in_service(session, models_dir, "bench-serving", booster, spec, now)
 
 
 def _cycle(engine: Engine, now: dt.datetime) -> float:
@@ -166,32 +146,11 @@ def _naive_whatif_seconds(engine: Engine, now: dt.datetime, sample: int, catalog
     predict, then sort. Timed on `sample` products (process CPU time, so other load on the machine
     does not inflate it) and extrapolated linearly to the catalogue; the sort is left out, which
     flatters the baseline."""
-    import pandas as pd  # type: ignore[import-untyped]
-
     with make_session_factory(engine)() as session:
         model = ModelStore().serving(session)
         assert model is not None
         x = encode(current_frame(session, now, range(1, sample + 1)), model.spec)
-    names = list(FEATURE_NAMES)
-    started = time.process_time()
-    for row in x:
-        record = {name: float(v) for name, v in zip(names, row, strict=True)}
-        model.booster.predict(pd.DataFrame([record]), num_threads=1)
-    per_product = (time.process_time() - started) / len(x)
-    return per_product * catalogue
-
-
-def _server_cpu_seconds() -> float:
-    """CPU time (user + system) used so far by our child processes (the `resight serve`)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid():
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return naive_seconds_per_row(model, x, clock=time.process_time) * catalogue
 
 
 Call = Callable[[int, np.random.Generator], tuple[str, str, dict[str, Any] | None]]
@@ -237,7 +196,14 @@ def _measure(
     }
     rng = np.random.default_rng(3)
     results: dict[str, tuple[Stats, float]] = {}
-    with running_server(database_url, env=env) as base, httpx.Client(base_url=base, timeout=120) as client:
+    with (
+        started_server(database_url, env=env) as server,
+        httpx.Client(base_url=server.base, timeout=120) as client,
+    ):
+
+        def server_cpu() -> float:
+            return process_usage(server.process.pid).cpu_seconds
+
         headers = {}
         for role, user in (("viewer", "bench-viewer"), ("merchandiser", "bench")):
             token = client.post("/auth/token", data={"username": user, "password": "bench-password"})
@@ -247,7 +213,7 @@ def _measure(
                 method, url, body = call(int(rng.integers(1, products + 1)), rng)
                 client.request(method, url, json=body, headers=headers[role])
             seconds: list[float] = []
-            cpu_before = _server_cpu_seconds()
+            cpu_before = server_cpu()
             for _ in range(counts[name]):
                 method, url, body = call(int(rng.integers(1, products + 1)), rng)
                 started = time.perf_counter()
@@ -255,7 +221,7 @@ def _measure(
                 seconds.append(time.perf_counter() - started)
                 if response.status_code not in (200, 409):  # 409: a removed product (the rule above)
                     raise RuntimeError(f"{method} {url}: {response.status_code} {response.text}")
-            cpu_ms = (_server_cpu_seconds() - cpu_before) * 1000 / max(counts[name], 1)
+            cpu_ms = (server_cpu() - cpu_before) * 1000 / max(counts[name], 1)
             results[name] = (stats(seconds), cpu_ms)
     return results
 

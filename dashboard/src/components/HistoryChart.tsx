@@ -1,6 +1,7 @@
-import { type KeyboardEvent, type PointerEvent, useRef, useState } from "react";
+import { type PointerEvent, useRef, useState } from "react";
 import { niceTicks, scaleLinear } from "../lib/chart";
 import { formatCount, formatIST } from "../lib/format";
+import { readWithKeys } from "./charts";
 import { chartStart, pointAt, rankTicks, stepPath, timeTicks, type Timeline } from "../lib/history";
 
 const SCORE_COLOR = "#4338ca";
@@ -32,14 +33,7 @@ export function HistoryChart({ timeline, start, end }: { timeline: Timeline; sta
     const index = pointAt(times, time);
     setActive(index < 0 ? null : index);
   };
-  const key = (event: KeyboardEvent<SVGSVGElement>) => {
-    if (count === 0) return;
-    if (event.key === "ArrowRight") setActive((i) => Math.min(count - 1, (i ?? -1) + 1));
-    else if (event.key === "ArrowLeft") setActive((i) => Math.max(0, (i ?? count) - 1));
-    else if (event.key === "Escape") setActive(null);
-    else return;
-    event.preventDefault();
-  };
+  const key = readWithKeys(count, setActive);
 
   const activeTime = active !== null ? times[active] : undefined;
   const tooltipLeft = activeTime !== undefined ? (x(activeTime) / width) * 100 : 0;

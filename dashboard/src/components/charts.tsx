@@ -1,4 +1,4 @@
-import { type KeyboardEvent, type PointerEvent, useId, useRef, useState } from "react";
+import { type Dispatch, type KeyboardEvent, type PointerEvent, type SetStateAction, useId, useRef, useState } from "react";
 import { linePath, nearestIndex, niceTicks, scaleLinear } from "../lib/chart";
 
 export function Sparkline({
@@ -86,14 +86,7 @@ export function DualAxisChart({
     const position = ((event.clientX - rect.left) / rect.width) * width;
     setActive(nearestIndex(position, count, x));
   };
-  const key = (event: KeyboardEvent<SVGSVGElement>) => {
-    if (count === 0) return;
-    if (event.key === "ArrowRight") setActive((i) => Math.min(count - 1, (i ?? -1) + 1));
-    else if (event.key === "ArrowLeft") setActive((i) => Math.max(0, (i ?? count) - 1));
-    else if (event.key === "Escape") setActive(null);
-    else return;
-    event.preventDefault();
-  };
+  const key = readWithKeys(count, setActive);
 
   const tooltipLeft = active !== null ? (x(active) / width) * 100 : 0;
   return (
@@ -226,4 +219,17 @@ export function DualAxisChart({
       ) : null}
     </div>
   );
+}
+
+/** The keyboard handler of a chart of `count` points: the arrow keys move the highlighted point,
+ * Escape clears it. */
+export function readWithKeys(count: number, setActive: Dispatch<SetStateAction<number | null>>) {
+  return (event: KeyboardEvent<SVGSVGElement>) => {
+    if (count === 0) return;
+    if (event.key === "ArrowRight") setActive((i) => Math.min(count - 1, (i ?? -1) + 1));
+    else if (event.key === "ArrowLeft") setActive((i) => Math.max(0, (i ?? count) - 1));
+    else if (event.key === "Escape") setActive(null);
+    else return;
+    event.preventDefault();
+  };
 }
