@@ -23,11 +23,12 @@ RUN uv sync --frozen --no-dev --no-editable
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
-# libgomp1: LightGBM's OpenMP runtime.
+# libgomp1: LightGBM's OpenMP runtime. /models is owned by the runtime user so that a named volume
+# mounted there (compose.yaml) starts writable for `resight train`; Docker copies the ownership.
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 resight \
-    && mkdir -p /data && chown resight /data
+    && mkdir -p /data /models && chown resight /data /models
 COPY --from=python-deps /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

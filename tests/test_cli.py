@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
+import typer
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from resight.cli import app
@@ -49,10 +51,27 @@ def test_init_db_users_and_first_admin(cli_env: Path) -> None:
     assert "intact" in verified.output
 
 
+def _command_paths(group: TyperGroup, prefix: list[str]) -> list[list[str]]:
+    paths = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, TyperGroup):
+            paths += _command_paths(command, [*prefix, name])
+        else:
+            paths.append([*prefix, name])
+    return paths
+
+
 def test_every_command_has_help() -> None:
-    for command in (["--help"], ["init-db", "--help"], ["serve", "--help"], ["users", "create", "--help"]):
-        result = runner.invoke(app, command)
-        assert result.exit_code == 0, (command, result.output)
+    paths = _command_paths(typer.main.get_group(app), [])
+    for required in (["init-db"], ["serve"], ["users", "create"]):
+        assert required in paths
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+    serve_help = runner.invoke(app, ["serve", "--help"]).output
+    assert "--host" in serve_help
+    assert "--port" in serve_help
 
 
 def test_secret_key_is_generated_once_and_reused(tmp_path: Path) -> None:
@@ -76,3 +95,12 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
     assert settings.scoring_interval_seconds == 12
     assert Settings.model_fields["scoring_interval_seconds"].default == 30
+
+
+def test_settings_defaults() -> None:
+    fields = Settings.model_fields
+    assert fields["database_url"].default == "sqlite:///./resight.db"
+    assert fields["redis_url"].default is None
+    assert fields["secret_key"].default is None
+    assert fields["token_lifetime_minutes"].default == 12 * 60
+    assert fields["cors_origins"].get_default(call_default_factory=True) == []

@@ -51,6 +51,12 @@ def serve(
     import resight.app  # noqa: F401  (imported before the collector is tuned, see below)
 
     settings = Settings()
+    if workers > 1 and not settings.redis_url:
+        typer.echo(
+            "warning: several API processes without REDIS_URL: live updates (/ws) reach only the "
+            "clients of the process that produced them (docs/DEPLOYMENT.md)",
+            err=True,
+        )
     _tune_garbage_collector()
     uvicorn.run(
         "resight.app:create_app",

@@ -1,4 +1,4 @@
-"""Every state change of accounts, tokens and rules leaves an audit row; the trail is readable
+"""Every state change of accounts, tokens, rules and models leaves an audit row; the trail is readable
 through GET /audit-logs (filters, cursor pages) and cannot be changed through the API."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -19,8 +20,11 @@ from resight.audit.models import AuditLog
 from resight.audit.service import SYSTEM, Actor, record
 from resight.db import utcnow
 from resight.events.models import ProductHourlyMetrics
+from resight.ml import registry
+from resight.ml.models import MlModel
 from resight.rules.models import Rule, RuleKind, RuleScope
 from resight.users.models import ApiToken, Role, TokenKind
+from resight.users.service import issue_token
 from tests.factories import PASSWORD, headers_for, make_product, make_user
 
 
@@ -165,8 +169,27 @@ def test_the_change_writes_its_audit_row(change: Change, client: TestClient, db:
 def test_a_failed_change_writes_no_audit_row(client: TestClient, db: Session) -> None:
     headers = headers_for(db, Role.merchandiser)
     before = db.scalar(select(AuditLog.seq).order_by(AuditLog.seq.desc()).limit(1))
-    assert client.post("/rules", json={"kind": "pin", "scope_value": "1"}, headers=headers).status_code == 422
+    pin_a_brand = {"kind": "pin", "scope": "brand", "scope_value": "W", "position": 1}  # pins are per product
+    assert client.post("/rules", json=pin_a_brand, headers=headers).status_code == 422
     assert db.scalar(select(AuditLog.seq).order_by(AuditLog.seq.desc()).limit(1)) == before
+
+
+def test_a_change_through_an_api_token_names_the_token(client: TestClient, db: Session) -> None:
+    user = make_user(db, Role.merchandiser)
+    token_row, token = issue_token(db, user, kind=TokenKind.api, name="feed bot", lifetime=None)
+    response = client.post(
+        "/rules",
+        json={"kind": "remove", "scope": "brand", "scope_value": "Token Brand"},
+        headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-token-1"},
+    )
+    assert response.status_code == 201, response.text
+    row = db.scalars(
+        select(AuditLog).where(
+            AuditLog.entity_type == "rule", AuditLog.entity_id == str(response.json()["id"])
+        )
+    ).one()
+    assert (row.actor_type, row.actor_id, row.actor_name) == ("api_token", str(token_row.id), user.username)
+    assert row.request_id == "req-token-1"
 
 
 def _trail(db: Session) -> list[AuditLog]:
@@ -245,3 +268,64 @@ def test_no_api_edits_or_deletes_audit_rows(client: TestClient, db: Session, met
     response = client.request(method, path, headers=headers, json={"action": "forged"})
     assert response.status_code in (404, 405)
     assert db.scalar(select(AuditLog.action).where(AuditLog.seq == rows[0].seq)) == rows[0].action
+
+
+def test_the_only_audit_route_is_the_read(app: FastAPI) -> None:
+    routes = {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if "audit" in path
+    }
+    assert routes == {("GET", "/audit-logs")}
+
+
+def test_training_and_promoting_a_model_write_their_rows_in_that_transaction(
+    db: Session, tmp_path: Path
+) -> None:
+    actor = Actor("user", "5", "ravi", request_id="req-train")
+    window = {
+        "train_from": dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+        "train_to": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    }
+
+    def register(version: str) -> None:
+        registry.register(
+            db,
+            actor,
+            version=version,
+            artifact=tmp_path / f"{version}.txt",
+            sha256="0" * 64,
+            params={},
+            metrics={"spearman": 0.7},
+            fingerprint="fp",
+            **window,
+        )
+
+    def rows(version: str) -> list[tuple[str, Any, Any]]:
+        found = db.scalars(
+            select(AuditLog).where(AuditLog.entity_type == "ml_model", AuditLog.entity_id == version)
+        )
+        return [(row.action, row.old_value, row.new_value) for row in found]
+
+    # Rolled back with the change: neither the model nor its audit rows remain.
+    with db.begin_nested() as nested:
+        register("audit-gone")
+        registry.promote(db, actor, "audit-gone")
+        assert [action for action, _, _ in rows("audit-gone")] == ["model.trained", "model.promoted"]
+        nested.rollback()
+    assert rows("audit-gone") == []
+    assert db.scalar(select(MlModel.id).where(MlModel.version == "audit-gone")) is None
+
+    register("audit-kept")
+    registry.promote(db, actor, "audit-kept")
+    (trained, trained_old, trained_new), (promoted, promoted_old, promoted_new) = rows("audit-kept")
+    assert (trained, trained_old) == ("model.trained", None)
+    assert trained_new["metrics"] == {"spearman": 0.7}
+    assert trained_new["train_to"] == "2026-11-01T00:00:00+00:00"
+    assert promoted == "model.promoted"
+    assert promoted_new == {"serving": "audit-kept"}
+    assert set(promoted_old) == {"serving"}  # the model served before (none, or another run's)
+    assert promoted_old["serving"] != "audit-kept"
+    last = db.scalars(select(AuditLog).order_by(AuditLog.seq.desc()).limit(1)).one()
+    assert (last.actor_type, last.actor_id, last.request_id) == ("user", "5", "req-train")

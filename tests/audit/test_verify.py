@@ -1,8 +1,10 @@
 """The hash chain: `verify_chain` and `resight audit verify` find an altered row, a row removed
-from the middle and a row removed from the end, and name the first broken link."""
+from the middle and a row removed from the end, and name the first broken link (on SQLite, and on
+PostgreSQL when RESIGHT_TEST_DATABASE_URL is set)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +13,20 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from resight.audit.models import AuditLog
-from resight.audit.service import SYSTEM, Actor, AuditEntry, record, record_many, verify_chain
+from resight.audit.models import AuditChainHead, AuditLog
+from resight.audit.service import (
+    GENESIS_HASH,
+    SYSTEM,
+    Actor,
+    AuditEntry,
+    record,
+    record_many,
+    verify_chain,
+)
 from resight.cli import app
 from resight.db import make_engine, make_session_factory, transaction
 from resight.migrations import runner
+from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 cli = CliRunner()
 
@@ -82,14 +93,35 @@ def test_a_deleted_last_row_is_detected(db: Session) -> None:
     assert "missing" in broken.reason
 
 
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A migrated SQLite file that the `resight` command reads through DATABASE_URL."""
-    url = f"sqlite:///{tmp_path / 'audit.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.chdir(tmp_path)
+@pytest.fixture(scope="module")
+def cli_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of this module's own (a trail committed by the tests must not reach
+    the rest of the run): a SQLite file, or a fresh PostgreSQL database under
+    RESIGHT_TEST_DATABASE_URL, so that `resight audit verify` is tested on both."""
+    base = os.environ.get("RESIGHT_TEST_DATABASE_URL")
+    if base:
+        url, name = _create_postgres_database(base)
+    else:
+        url, name = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'audit.db'}", ""
     engine = make_engine(url)
-    runner.upgrade(engine)
+    try:
+        runner.upgrade(engine)
+        yield url
+    finally:
+        engine.dispose()
+        if base:
+            _drop_postgres_database(base, name)
+
+
+@pytest.fixture
+def cli_db(cli_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A fresh committed trail of 6 rows that the `resight` command reads through DATABASE_URL."""
+    monkeypatch.setenv("DATABASE_URL", cli_url)
+    monkeypatch.chdir(tmp_path)
+    engine = make_engine(cli_url)
+    with engine.begin() as conn:
+        conn.execute(delete(AuditLog))
+        conn.execute(update(AuditChainHead).values(seq=0, last_hash=GENESIS_HASH))
     with transaction(make_session_factory(engine)) as session:
         _append(session, 6)
     yield engine
@@ -107,6 +139,8 @@ def _tamper(engine: Engine, statement: object) -> None:
 
 
 def test_cli_verify_intact(cli_db: Engine) -> None:
+    expected = "postgresql" if os.environ.get("RESIGHT_TEST_DATABASE_URL") else "sqlite"
+    assert cli_db.dialect.name == expected
     code, output = _verify()
     assert code == 0, output
     assert "intact" in output

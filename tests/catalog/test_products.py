@@ -87,4 +87,15 @@ def test_bad_input_is_a_clear_4xx(client: TestClient, db: Session) -> None:
 
 def test_limit_goes_to_at_least_500(client: TestClient, db: Session) -> None:
     viewer = headers_for(db, Role.viewer)
-    assert client.get("/products", headers=viewer, params={"limit": 500}).status_code == 200
+    store = make_store(db)
+    ids = sorted(make_product(db, store).id for _ in range(501))
+    first = client.get("/products", headers=viewer, params={"limit": 500})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [item["id"] for item in page["items"]] == ids[:500]
+    assert page["next_cursor"] is not None
+    rest = client.get(
+        "/products", headers=viewer, params={"limit": 500, "cursor": page["next_cursor"]}
+    ).json()
+    assert [item["id"] for item in rest["items"]] == ids[500:]
+    assert rest["next_cursor"] is None

@@ -66,14 +66,14 @@ class Process:
 
 
 @contextmanager
-def processes(env: dict[str, str], *, api: int, worker: bool) -> Iterator[list[Process]]:
-    """`api` separate `resight serve` processes (and `resight worker`), each on its own port."""
+def processes(env: dict[str, str], *, api: int, workers: int) -> Iterator[list[Process]]:
+    """`api` separate `resight serve` processes, each on its own port, then `workers` `resight worker`."""
     started: list[Process] = []
     try:
         for _ in range(api):
             port = free_port()
             started.append(Process(["serve", "--port", str(port)], env, port))
-        if worker:
+        for _ in range(workers):
             started.append(Process(["worker"], env))
         deadline = time.monotonic() + 180  # a bound for failure; a few seconds on a quiet machine
         for process in started:

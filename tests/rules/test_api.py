@@ -145,7 +145,6 @@ def test_pin_endpoint(client: TestClient, db: Session, merch: dict[str, str]) ->
             {"kind": "pin", "scope": "brand", "scope_value": "Biba", "position": 1},
             "pin applies to one product",
         ),
-        ({"kind": "pin", "scope_value": "{pid}"}, "needs a position"),
         ({"kind": "boost", "scope_value": "{pid}"}, "needs a strength"),
         ({"kind": "remove", "scope_value": "{pid}", "strength": 1}, "only boosts and demotes"),
         (
@@ -194,6 +193,14 @@ def test_schema_errors_are_422(client: TestClient, merch: dict[str, str], body: 
     assert client.post("/rules", json=body, headers=merch).status_code == 422
 
 
+def test_a_pin_goes_to_the_top_unless_told(client: TestClient, db: Session, merch: dict[str, str]) -> None:
+    product = make_product(db)
+    response = client.post("/rules", json={"kind": "pin", "scope_value": str(product.id)}, headers=merch)
+    assert response.status_code == 201, response.text
+    assert response.json()["position"] == 1
+    assert audit_rows(db, response.json()["id"])[0].new_value["position"] == 1
+
+
 def test_patch_validates_the_merged_rule(client: TestClient, db: Session, merch: dict[str, str]) -> None:
     product = make_product(db)
     rule = client.post(
@@ -203,6 +210,7 @@ def test_patch_validates_the_merged_rule(client: TestClient, db: Session, merch:
     assert client.patch(f"/rules/{rule['id']}", json={"enabled": None}, headers=merch).status_code == 422
     assert client.patch(f"/rules/{rule['id']}", json={"kind": "boost"}, headers=merch).status_code == 422
     assert client.patch("/rules/999999", json={"enabled": False}, headers=merch).status_code == 404
+    assert client.patch(f"/rules/{rule['id']}", json={"position": None}, headers=merch).status_code == 422
     moved = client.patch(f"/rules/{rule['id']}", json={"position": 1}, headers=merch)
     assert moved.json()["position"] == 1
     assert [r.action for r in audit_rows(db, rule["id"])] == ["rule.created", "rule.updated"]
@@ -308,5 +316,11 @@ def test_preview_shows_before_and_after_without_saving(
     assert pin["after"][0]["rule_ids"] == [0]
     assert db.scalar(select(func.count()).select_from(Rule)) == 1
     assert len(audit_rows(db)) == audit_before
-    invalid = client.post("/rules/preview", json={"kind": "pin", "scope_value": str(ids[2])}, headers=merch)
+    top = client.post(
+        "/rules/preview", json={"kind": "pin", "scope_value": str(ids[2])}, headers=merch
+    ).json()
+    assert top["after"][0]["product_id"] == ids[2]  # a pin's position defaults to 1
+    invalid = client.post(
+        "/rules/preview", json={"kind": "pin", "scope": "brand", "scope_value": "Preview W"}, headers=merch
+    )
     assert invalid.status_code == 422

@@ -160,7 +160,7 @@ def test_conflicts_priority_then_specificity_then_recency() -> None:
     assert order(pin, brand_remove) == [6, 3, 4, 5]
     # A higher priority beats specificity.
     assert order(pin, rule(2, RuleKind.remove, RuleScope.brand, "biba", priority=1)) == [3, 4, 5]
-    # Brand beats category beats marketplace.
+    # A product pin also beats a category-wide remove of the same priority.
     category_remove = rule(3, RuleKind.remove, RuleScope.category, "Ethnic Wearables")
     pin_low = rule(4, RuleKind.pin, RuleScope.product, "3", position=1)
     assert order(pin_low, category_remove)[0] == 3
@@ -170,6 +170,19 @@ def test_conflicts_priority_then_specificity_then_recency() -> None:
     ranking = apply_rules(catalog(), [old, new], NOW)
     assert ranking.product_ids.tolist()[2] == 5
     assert ranking.items()[2].rule_ids == (6,)
+
+
+def test_specificity_product_brand_category_marketplace() -> None:
+    # Pins are product rules, so between brand, category and marketplace rules the order only
+    # decides which remove is credited; it is the documented order all the same.
+    scopes = [
+        rule(1, RuleKind.remove, RuleScope.marketplace, "amazon"),
+        rule(2, RuleKind.remove, RuleScope.category, "Ethnic Wear"),
+        rule(3, RuleKind.remove, RuleScope.category, "Ethnic Wear > Kurtas"),
+        rule(4, RuleKind.remove, RuleScope.brand, "Biba"),
+        rule(5, RuleKind.remove, RuleScope.product, "1"),
+    ]
+    assert [r.id for r in sorted(reversed(scopes), key=RuleSpec.specificity)] == [1, 2, 3, 4, 5]
 
 
 def test_two_pins_on_one_slot_the_better_one_wins() -> None:

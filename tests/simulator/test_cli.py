@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 from pathlib import Path
 
+import httpx2 as httpx
 import numpy as np
 import pytest
+from bench.common import running_server
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -60,3 +64,28 @@ def test_demo_commands(
         assert row["sku"] == world.sku[i]
         assert float(row["expected_orders_24h"]) == pytest.approx(expected[i], abs=1e-6)
         assert int(row["expected_revenue_24h_paise"]) >= 0
+
+
+@pytest.mark.slow
+def test_serve_never_adds_data(own_database: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A seller's real instance starts empty: `resight serve` writes no stores, products or events."""
+    engine = make_engine(own_database)
+    request.addfinalizer(engine.dispose)
+    runner.upgrade(engine)
+    env = {"RESIGHT_SECRET_KEY": "serve-test-key-" + "s" * 32, "RESIGHT_SECRET_KEY_FILE": str(tmp_path / "k")}
+    tables = [name for name in inspect(engine).get_table_names() if name != "alembic_version"]
+    assert {"stores", "products", "events", "product_history", "simulator_worlds"} <= set(tables)
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as connection:
+            return {
+                name: int(connection.execute(text(f"SELECT count(*) FROM {name}")).scalar() or 0)
+                for name in tables
+            }
+
+    migrated = counts()
+    assert migrated["products"] == migrated["stores"] == migrated["events"] == 0
+    with running_server(own_database, env=env, start_timeout=180) as base:
+        assert httpx.get(base + "/", timeout=10).status_code == 200
+        time.sleep(2)  # give the lifespan's background tasks a turn
+    assert counts() == migrated

@@ -74,17 +74,20 @@ def test_simulate_against_a_real_server(
             expected = DeliveryStatus.quarantined if line["kind"] == "malformed" else DeliveryStatus.processed
             assert row.status is expected, (line, row.error)
 
-        events = {
+        events = [
             (e.store_id, e.event_type.value, e.external_id, e.delivery_id)
             for e in session.scalars(select(Event).where(Event.delivery_id.is_not(None)))
-        }
+        ]
         produced = {(store, kind, external) for store, kind, external, _ in events}
-        expected_events = 0
-        for line in distinct.values():
-            for kind, external_id in line["expect"]:
-                assert (line["store_id"], kind, external_id) in produced, line
-                expected_events += 1
-        assert expected_events > 50
+        expected_events = {
+            (line["store_id"], kind, external_id)
+            for line in distinct.values()
+            for kind, external_id in line["expect"]
+        }
+        assert len(expected_events) > 50
+        # Exactly the events the well-formed deliveries carry: none missing, none extra.
+        assert produced == expected_events
+        assert len(events) == len(produced)  # each one row: applied once, by one delivery
         quarantined_ids = {first_copies[w].id for w, line in distinct.items() if line["kind"] == "malformed"}
         assert not [e for e in events if e[3] in quarantined_ids]
         duplicate_ids = {row.id for row in duplicates}

@@ -9,15 +9,18 @@ import pytest
 
 from resight.simulator.data import CATEGORIES
 from resight.simulator.demand import (
+    cancel_rate,
     expected_min_poisson,
     expected_orders_between,
     funnel,
+    return_rate,
     true_expected_orders,
     true_expected_revenue_paise,
 )
-from resight.simulator.history import ORDER, VIEW, History
+from resight.simulator.history import CANCELLATION, ORDER, RETURN, VIEW, History
 from resight.simulator.seasons import HOURLY_TRAFFIC
 from resight.simulator.world import (
+    MICROS_PER_HOUR,
     PLATFORMS,
     ProductState,
     World,
@@ -187,3 +190,53 @@ def test_truth_follows_the_state_log() -> None:
     assert (revenue >= np.floor(truth * state.price_paise)).all()
     # Prices really moved during the history (the price experiments).
     assert (world.state_at(end).price_paise != world.list_price_paise).mean() > 0.15
+
+
+def test_cancellations_and_returns_follow_category_and_marketplace() -> None:
+    """Realised cancellation and return shares match each marketplace's and category's rates;
+    Meesho, with its high return-to-origin rate, gets the most parcels back."""
+    world = build_world(WorldSpec(seed=17, n_products=3_000, start=START))
+    history = History(world, 40 * 24)
+    index, micros, number, cancelled, returned = [], [], [], [], []
+    for chunk in history:
+        is_order = chunk.kind == ORDER
+        index.append(chunk.index[is_order])
+        micros.append(chunk.micros[is_order])
+        number.append(chunk.order_number[is_order])
+        cancelled.append(chunk.order_number[chunk.kind == CANCELLATION])
+        returned.append(chunk.order_number[chunk.kind == RETURN])
+    order_index, order_micros, order_number = (np.concatenate(a) for a in (index, micros, number))
+    # Only orders whose cancellation (<= 24 h) or return (<= 12 days) would fall inside the history.
+    settled = order_micros < history.end_micros - 13 * 24 * MICROS_PER_HOUR
+    was_cancelled = np.isin(order_number, np.concatenate(cancelled))
+    was_returned = np.isin(order_number, np.concatenate(returned))
+    assert not (was_cancelled & was_returned).any()
+    expected_cancel = cancel_rate(world, order_index)
+    expected_return = (1 - expected_cancel) * return_rate(world, order_index)
+
+    def share(flags: np.ndarray, expected: np.ndarray, group: np.ndarray) -> float:
+        mask = settled & group
+        assert mask.sum() > 500
+        realised, rate = float(flags[mask].mean()), float(expected[mask].mean())
+        assert abs(realised - rate) < 4.5 * np.sqrt(rate * (1 - rate) / mask.sum()) + 1e-3
+        return realised
+
+    by_platform = {
+        name: (
+            share(was_cancelled, expected_cancel, world.platform[order_index] == p),
+            share(was_returned, expected_return, world.platform[order_index] == p),
+        )
+        for p, name in enumerate(PLATFORMS)
+    }
+    by_category = {
+        data["code"]: (
+            share(was_cancelled, expected_cancel, world.category[order_index] == c),
+            share(was_returned, expected_return, world.category[order_index] == c),
+        )
+        for c, data in enumerate(CATEGORIES)
+    }
+    assert by_platform["meesho"][0] > by_platform["myntra"][0] > by_platform["amazon"][0]
+    assert by_platform["meesho"][1] > by_platform["myntra"][1] > by_platform["amazon"][1]
+    assert by_platform["meesho"][1] > 0.2
+    assert by_category["DRS"][1] > 2 * by_category["SKN"][1]  # dresses come back, serums do not
+    assert by_category["SWT"][0] > 1.5 * by_category["SKN"][0]  # gadgets are cancelled more

@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from resight.app import create_app
 from resight.audit.models import AuditLog
+from resight.config import Settings
 from resight.users.models import ApiToken, Role, User
 from tests.factories import PASSWORD, auth_headers, headers_for, make_user
 
@@ -35,6 +37,23 @@ def test_login_returns_a_working_bearer_token(client: TestClient, db: Session) -
     assert len(stored.token_hash) == 64
     login_audit = db.scalars(select(AuditLog).where(AuditLog.action == "auth.login")).all()
     assert [row.actor_id for row in login_audit] == [str(user.id)]
+
+
+def test_login_token_lives_for_the_configured_lifetime(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], db: Session
+) -> None:
+    user = make_user(db)
+    configured = settings.model_copy(update={"token_lifetime_minutes": 5})
+    with TestClient(create_app(configured, engine=engine, session_factory=session_factory)) as client:
+        before = dt.datetime.now(dt.UTC)
+        response = client.post("/auth/token", data={"username": user.username, "password": PASSWORD})
+        after = dt.datetime.now(dt.UTC)
+    assert response.status_code == 200, response.text
+    expires_at = dt.datetime.fromisoformat(response.json()["expires_at"])
+    lifetime = dt.timedelta(minutes=5)
+    assert before + lifetime <= expires_at <= after + lifetime
+    stored = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+    assert stored.expires_at == expires_at
 
 
 def test_passwords_are_argon2_hashed(db: Session, client: TestClient) -> None:

@@ -124,6 +124,12 @@ def register(app: typer.Typer) -> None:
 
         settings = Settings()
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+        if not settings.redis_url:
+            typer.echo(
+                "warning: REDIS_URL is not set: each cycle's ranking, alerts and model reach no "
+                "dashboard (the API processes hear a separate scorer through Redis only)",
+                err=True,
+            )
         engine = make_engine(settings.database_url)
         ensure_at_head(engine)
         scorer = Scorer(engine, make_session_factory(engine), ModelStore(), settings)

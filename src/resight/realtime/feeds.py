@@ -111,12 +111,15 @@ class LiveFeeds:
         await self.after_scoring()
 
     async def after_alerts_changed(self) -> None:
+        """After an alert was acknowledged here: always published. What this process saw last is
+        not what clients saw last when another process (the scorer) published since, so comparing
+        could hold back the one message that takes the acknowledged alert off the dashboards."""
         alerts = await asyncio.to_thread(self._read, views.open_alerts)
-        await self._publish_alerts_if_changed(alerts)
+        await self._publish_alerts_if_changed(alerts, force=True)
 
-    async def _publish_alerts_if_changed(self, alerts: dict[str, Any]) -> None:
+    async def _publish_alerts_if_changed(self, alerts: dict[str, Any], *, force: bool = False) -> None:
         seen = (alerts["open_count"], tuple(alert["id"] for alert in alerts["open"]))
-        if seen != self._alerts_seen:
+        if force or seen != self._alerts_seen:
             self._alerts_seen = seen
             await self.hub.publish(Topic.alerts, alerts)
 

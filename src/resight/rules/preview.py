@@ -15,7 +15,7 @@ from resight.ml.models import MlScore
 from resight.rules.engine import Ranking, RuleSpec, apply_rules
 from resight.rules.models import RuleKind, RuleScope
 from resight.rules.schemas import PreviewOut, RankChange, RankedItemOut
-from resight.rules.service import active_rule_specs, check_rule, load_candidates
+from resight.rules.service import active_rule_specs, check_rule, load_candidates, with_defaults
 
 PROPOSED_RULE_ID = 0
 
@@ -45,6 +45,7 @@ def preview_rule(session: Session, values: dict[str, Any], *, limit: int, now: d
 
     It ranks the products of the latest scoring cycle (ml_scores) by their current scores; with no
     scores yet there is no ranking to preview, which is a 409."""
+    values = with_defaults(values)
     check_rule(session, values)
     rows = session.execute(
         select(MlScore.product_id, MlScore.score)

@@ -144,6 +144,13 @@ def check_rule(session: Session, values: dict[str, Any]) -> None:
         raise Unprocessable('a category is a path such as "Ethnic Wear > Kurtas"')
 
 
+def with_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """A new rule's values with the defaults filled in: a pin without a position goes to the top."""
+    if RuleKind(values["kind"]) is RuleKind.pin and values.get("position") is None:
+        return {**values, "position": 1}
+    return values
+
+
 def _normalised(values: dict[str, Any]) -> dict[str, Any]:
     values = dict(values)
     values["scope_value"] = str(values["scope_value"]).strip()
@@ -153,6 +160,7 @@ def _normalised(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_rule(session: Session, actor: Actor, values: dict[str, Any], created_by: int | None) -> Rule:
+    values = with_defaults(values)
     check_rule(session, values)
     if values.get("valid_until") is not None and values["valid_until"] <= utcnow():
         raise Unprocessable("valid_until is in the past: the rule would never apply")

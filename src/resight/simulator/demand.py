@@ -39,6 +39,7 @@ _TRAFFIC = np.array([m["traffic"] for m in MARKETPLACES])
 _PRICE_LEVEL = np.array([m["price_level"] for m in MARKETPLACES])
 _RETURN = np.array([c["return_rate"] for c in CATEGORIES])
 _CANCEL = np.array([m["cancel_rate"] for m in MARKETPLACES])
+_CANCEL_MULT = np.array([c["cancel_multiplier"] for c in CATEGORIES])
 _RETURN_MULT = np.array([m["return_multiplier"] for m in MARKETPLACES])
 _RTO = np.array([m["rto_rate"] for m in MARKETPLACES])
 
@@ -206,7 +207,8 @@ def multi_unit_rate(world: World, index: I64) -> F64:
 
 
 def cancel_rate(world: World, index: I64) -> F64:
-    result: F64 = _CANCEL[world.platform[index]]
+    """Share of orders cancelled before dispatch: the marketplace's rate x the category's multiplier."""
+    result: F64 = _CANCEL[world.platform[index]] * _CANCEL_MULT[world.category[index]]
     return result
 
 
