@@ -133,12 +133,12 @@ def _traffic(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> N
     events = []
     starts: dict[str, tuple[dt.datetime, str]] = {}
     view = EventType.view
-    buckets = f.objects(payload.get("detailpagetrafficevents"), "detailPageTrafficEvents")
-    for index, bucket in enumerate(buckets):
+    buckets = f.entries(payload.get("detailpagetrafficevents"), "detailPageTrafficEvents")
+    for index, (bucket, names) in enumerate(buckets):
         try:
-            asin = f.text(bucket.get("asin"), "asin", limit=f.MAX_EXTERNAL_ID)
-            start, stamp = _hour(starts, bucket.get("starttime"))
-            views = f.integer(bucket.get("glanceviews"), "glanceViews")
+            asin = f.text(bucket.get(names.get("asin")), "asin", limit=f.MAX_EXTERNAL_ID)
+            start, stamp = _hour(starts, bucket.get(names.get("starttime")))
+            views = f.integer(bucket.get(names.get("glanceviews")), "glanceViews")
         except NormalizationError as exc:  # the bucket's path is written only when needed
             raise NormalizationError(f"detailPageTrafficEvents[{index}].{exc}") from exc
         if views:
@@ -160,12 +160,13 @@ def _item_sales(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -
     events = []
     starts: dict[str, tuple[dt.datetime, str]] = {}
     order = EventType.order
-    for index, bucket in enumerate(f.objects(payload.get("itemsaleseventchanges"), "itemSalesEventChanges")):
+    buckets = f.entries(payload.get("itemsaleseventchanges"), "itemSalesEventChanges")
+    for index, (bucket, names) in enumerate(buckets):
         try:
-            asin = f.text(bucket.get("asin"), "asin", limit=f.MAX_EXTERNAL_ID)
-            start, stamp = _hour(starts, bucket.get("starttime"))
-            units = f.integer(bucket.get("orderedunits"), "orderedUnits")
-            revenue = bucket.get("orderedrevenue")
+            asin = f.text(bucket.get(names.get("asin")), "asin", limit=f.MAX_EXTERNAL_ID)
+            start, stamp = _hour(starts, bucket.get(names.get("starttime")))
+            units = f.integer(bucket.get(names.get("orderedunits")), "orderedUnits")
+            revenue = bucket.get(names.get("orderedrevenue"))
             revenue_paise = 0 if revenue is None or not units else f.amount_paise(revenue, "orderedRevenue")
         except NormalizationError as exc:  # the bucket's path is written only when needed
             raise NormalizationError(f"itemSalesEventChanges[{index}].{exc}") from exc

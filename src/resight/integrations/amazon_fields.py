@@ -36,6 +36,37 @@ def objects(value: Any, what: str) -> list[dict[str, Any]]:
     return [{key.lower(): item for key, item in entry.items()} for entry in value]
 
 
+# Per key shape of the entries of a long array (an hourly notification's hundreds of buckets):
+# lower-case name -> the key as sent. Bounded, so odd senders cannot grow it without end.
+_KEY_NAMES: dict[tuple[str, ...], dict[str, str]] = {}
+_KEY_NAMES_MAX = 1024
+
+
+def entries(value: Any, what: str) -> list[tuple[dict[Any, Any], dict[str, str]]]:
+    """An array of JSON objects, each with its key names (lower-case name -> key as sent), read as
+    `entry.get(names.get("asin"))` (None for a missing key): what objects() gives without a
+    lower-cased copy of each entry, for long arrays of one shape. Of two keys differing only in
+    case, the last one wins, as with objects()."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NormalizationError(f"{what} must be a JSON array")
+    found: list[tuple[dict[Any, Any], dict[str, str]]] = []
+    cache = _KEY_NAMES
+    for index, entry in enumerate(value):
+        if type(entry) is not dict:
+            if not isinstance(entry, dict):  # the entry's path is written only when it is wrong
+                raise NormalizationError(f"{what}[{index}] must be a JSON object")
+        keys = tuple(entry)
+        names = cache.get(keys)
+        if names is None:
+            names = {key.lower(): key for key in keys}  # JSON object keys are strings
+            if len(cache) < _KEY_NAMES_MAX:
+                cache[keys] = names
+        found.append((entry, names))
+    return found
+
+
 def text(value: Any, what: str, *, limit: int = MAX_SKU) -> str:
     if type(value) is str and 0 < len(value) <= limit and value.strip() is value:
         return value  # the usual case, checked at the cost of one strip()
@@ -80,8 +111,17 @@ def integer(value: Any, what: str, *, minimum: int = 0) -> int:
     return number
 
 
+_FAST_RUPEES = 10**12  # amounts below this take the fast paths of amount_paise
+
+
 def amount_paise(value: Any, what: str) -> int:
     """A number in major units (rupees) to integer minor units (paise), exactly."""
+    if type(value) is int and 0 <= value < _FAST_RUPEES:
+        return value * 100  # whole rupees, the usual case (bool, a subclass of int, is not)
+    if type(value) is Decimal and value.is_finite() and 0 <= value < _FAST_RUPEES:
+        scaled = value.scaleb(2)  # exact: only the exponent changes
+        if scaled == scaled.to_integral_value():
+            return int(scaled)  # whole paise, the usual case; fractions of a paisa are rounded below
     if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
         raise NormalizationError(f"{what} is not an amount")
     try:

@@ -36,12 +36,17 @@ CHUNK = 5000
 _STATUS_BY_NAME = {status.name: status for status in ListingStatus}  # Enum[name] is slow per row
 
 
-def _product_select(column: str, count: int, sqlite: bool) -> str:
+# What applying events alone reads of a product (the catalogue of a delivery without product
+# updates): fewer columns to fetch and convert per product than STATE_COLUMNS.
+EVENT_COLUMNS = ("id", "sku", "external_id", "category", "price_paise", "last_event_at")
+
+
+def _product_select(columns: Sequence[str], column: str, count: int, sqlite: bool) -> str:
     # By external id, SQLite without ANALYZE statistics picks the (store_id, sku) index and scans
     # the whole store; `+store_id` keeps that term off the index so it probes external_id.
     store = "+store_id" if sqlite and column == "external_id" else "store_id"
     statement = (
-        f"SELECT {', '.join(STATE_COLUMNS)} FROM products "
+        f"SELECT {', '.join(columns)} FROM products "
         f"WHERE {store} = ? AND {column} IN ({placeholders(count)}) ORDER BY id"
     )
     # Concurrent deliveries for the same products apply one after the other (PostgreSQL).
@@ -77,11 +82,13 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
 
 
 class _Catalog:
-    """The store's products named by one delivery, as mutable dicts keyed by SKU and by ASIN."""
+    """The store's products named by one delivery, as mutable dicts keyed by SKU and by ASIN:
+    `columns` of each (STATE_COLUMNS, or EVENT_COLUMNS when the delivery carries events only)."""
 
-    def __init__(self, session: Session, store: StoreRef) -> None:
+    def __init__(self, session: Session, store: StoreRef, columns: Sequence[str] = STATE_COLUMNS) -> None:
         self.session = session
         self.store = store
+        self.columns = tuple(columns)
         self.by_sku: dict[str, dict[str, Any]] = {}
         self.by_external: dict[str, dict[str, Any]] = {}
         self.created: dict[str, int] = {}  # sku -> id of products this delivery created
@@ -90,10 +97,12 @@ class _Catalog:
     def _remember(self, rows: Iterable[Any]) -> None:
         # Time columns stay as read (SQLite: text) until a guard compares them: most are never
         # looked at, and parsing seven per product cost more than the SELECT (see _moment).
-        statuses = _STATUS_BY_NAME
+        statuses = _STATUS_BY_NAME if "status" in self.columns else None
+        columns = self.columns
         for row in rows:
-            state = dict(zip(STATE_COLUMNS, row, strict=True))
-            state["status"] = statuses[state["status"]]
+            state = dict(zip(columns, row))  # noqa: B905 (the SELECT lists these columns)
+            if statuses is not None:
+                state["status"] = statuses[state["status"]]
             state["_dirty"] = set()
             self.by_sku[state["sku"]] = state
             if state["external_id"] is not None:
@@ -101,7 +110,7 @@ class _Catalog:
 
     def _select(self, column: str, values: set[str]) -> None:
         for chunk in _chunks(sorted(values)):
-            statement = _product_select(column, len(chunk), self.bulk.sqlite)
+            statement = _product_select(self.columns, column, len(chunk), self.bulk.sqlite)
             self._remember(self.bulk.query(statement, [self.store.id, *chunk]))
 
     def load(self, skus: set[str], external_ids: set[str]) -> None:
@@ -152,45 +161,50 @@ class _Catalog:
 
 def _resolve(catalog: _Catalog, records: list[ProductUpdate | EventRecord]) -> dict[str, int]:
     """Load every product the records name, create the missing ones; which record named each first."""
-    skus: set[str] = set()
-    external_ids: set[str] = set()
-    for record in records:
-        skus.add(record.sku)
-        if record.by_external_id:
-            external_ids.add(record.sku)
-        elif isinstance(record, ProductUpdate) and record.external_id is not None:
-            skus.add(record.external_id)  # a placeholder it may adopt
+    skus = {record.sku for record in records}
+    external_ids = {record.sku for record in records if record.by_external_id}
+    # A product update naming an ASIN beside its SKU may adopt the placeholder created for that ASIN.
+    adopting = {
+        index: record.external_id
+        for index, record in enumerate(records)
+        if isinstance(record, ProductUpdate) and not record.by_external_id and record.external_id is not None
+    }
+    skus.update(adopting.values())
     catalog.load(skus, external_ids)
     new: dict[str, str | None] = {}
     new_external_ids: set[str] = set()  # the values of `new`
     first: dict[str, int] = {}
     # Records naming a SKU first, so that an ASIN-only record of the same item uses that product.
-    by_sku = [index for index, record in enumerate(records) if not record.by_external_id]
-    by_asin = [index for index, record in enumerate(records) if record.by_external_id]
-    # Finding an event's product has no side effect (it names no ASIN beside its SKU): a run of
-    # events looks each (SKU, by ASIN) up once. A product update may adopt a placeholder (which
-    # changes what a SKU finds), so it starts a new run.
+    order = [index for index, record in enumerate(records) if not record.by_external_id]
+    order.extend(index for index, record in enumerate(records) if record.by_external_id)
+    # Finding a product has no side effect unless the record names an ASIN beside its SKU (it
+    # may adopt a placeholder, which changes what a SKU finds): a run of the others looks each
+    # (SKU, by ASIN) up once, and a record that may adopt starts a new run.
     looked_up: tuple[set[str], set[str]] = (set(), set())
-    for index in (*by_sku, *by_asin):
+    find = catalog.find
+    for index in order:
         record = records[index]
-        if isinstance(record, EventRecord):
-            seen = looked_up[record.by_external_id]
-            if record.sku in seen:
-                continue
-            seen.add(record.sku)
-        else:
+        sku = record.sku
+        by_external_id = record.by_external_id
+        external_id: str | None = None
+        if index in adopting:
+            external_id = adopting[index]
             looked_up[0].clear()
             looked_up[1].clear()
-        external_id = record.external_id if isinstance(record, ProductUpdate) else None
-        if record.by_external_id:
-            external_id = record.sku
-            if external_id in new_external_ids:
+        else:
+            seen = looked_up[by_external_id]
+            if sku in seen:
                 continue
-        if record.sku not in new and catalog.find(record.sku, external_id, record.by_external_id) is None:
-            new[record.sku] = external_id
+            seen.add(sku)
+            if by_external_id:
+                external_id = sku
+                if external_id in new_external_ids:
+                    continue
+        if sku not in new and find(sku, external_id, by_external_id) is None:
+            new[sku] = external_id
             if external_id is not None:
                 new_external_ids.add(external_id)
-            first[record.sku] = index
+            first[sku] = index
     catalog.create(new)
     return first
 
@@ -225,7 +239,8 @@ def apply_many(
     tallies = [_Tally() for _ in parts]
     if not records:
         return [Applied() for _ in parts]
-    catalog = _Catalog(session, store)
+    events_only = not any(normalized.products for _row, normalized in parts)
+    catalog = _Catalog(session, store, EVENT_COLUMNS if events_only else STATE_COLUMNS)
     first = _resolve(catalog, records)
     for sku in catalog.created:
         if sku in first:
@@ -236,22 +251,20 @@ def apply_many(
     recorded = bulk.time(now)
     history: list[tuple[Any, ...]] = []
     # Oldest first (stable: deliveries in order), so the newest value of each field wins.
-    updates = sorted(
-        (
-            (record.event_time, index)
-            for index, record in enumerate(records)
-            if isinstance(record, ProductUpdate)
-        ),
-    )
+    updates = [
+        (record.event_time, index) for index, record in enumerate(records) if type(record) is ProductUpdate
+    ]
+    updates.sort()
+    find, time = catalog.find, bulk.time
     for moment, index in updates:
         update_ = records[index]
         assert isinstance(update_, ProductUpdate)
-        state = catalog.find(update_.sku, update_.external_id, update_.by_external_id)
+        state = find(update_.sku, update_.external_id, update_.by_external_id)
         assert state is not None  # _resolve created every product named
         part = owner[index]
         tally = tallies[part]
         before = len(history)
-        if apply_update(state, update_, history, (bulk.time(moment), parts[part][0], recorded)):
+        if apply_update(state, update_, history, (time(moment), parts[part][0], recorded)):
             tally.changed.add(state["id"])
         tally.history += len(history) - before
 
@@ -259,32 +272,33 @@ def apply_many(
     event_owner: list[int] = []  # part index of each new event
     by_sku, by_external = catalog.by_sku, catalog.by_external
     store_id, platform = store.id, store.platform
-    for index, record in enumerate(records):
-        if not isinstance(record, EventRecord):
+    for part, (row_id, normalized) in enumerate(parts):
+        events = normalized.events
+        if not events:
             continue
-        # catalog.find without an ASIN beside the SKU, inlined (once per event)
-        sku = record.sku
-        state = (by_external.get(sku) or by_sku.get(sku)) if record.by_external_id else by_sku.get(sku)
-        assert state is not None
-        revenue = record.revenue_paise
-        if record.revenue_from_price:
-            revenue = record.quantity * (state["price_paise"] or 0)
-        part = owner[index]
-        new_events.append(  # positional: NewEvent's field order (keywords cost more per event)
-            NewEvent(
-                state["id"],
-                store_id,
-                platform,
-                record.event_type,
-                record.event_time,
-                record.quantity,
-                revenue,
-                record.external_id,
-                parts[part][0],
+        tallies[part].events += len(events)
+        event_owner.extend([part] * len(events))
+        for record in events:
+            # catalog.find without an ASIN beside the SKU, inlined (once per event)
+            sku = record.sku
+            state = (by_external.get(sku) or by_sku.get(sku)) if record.by_external_id else by_sku.get(sku)
+            assert state is not None
+            revenue = record.revenue_paise
+            if record.revenue_from_price:
+                revenue = record.quantity * (state["price_paise"] or 0)
+            new_events.append(  # positional: NewEvent's field order (keywords cost more per event)
+                NewEvent(
+                    state["id"],
+                    store_id,
+                    platform,
+                    record.event_type,
+                    record.event_time,
+                    record.quantity,
+                    revenue,
+                    record.external_id,
+                    row_id,
+                )
             )
-        )
-        event_owner.append(part)
-        tallies[part].events += 1
     products = _unique(catalog)
     if new_events:
         segments = {state["id"]: (store.id, store.platform, state["category"]) for state in products}

@@ -8,8 +8,7 @@ carries. States are dicts of STATE_COLUMNS as read by plain SQL (integrations/ap
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from operator import attrgetter
+from operator import attrgetter, is_not
 from typing import Any
 
 from resight.bulksql import Bulk, placeholders
@@ -36,16 +35,31 @@ GUARDS: tuple[tuple[str, tuple[tuple[str, HistoryField | None], ...]], ...] = (
 )
 
 
-def _reader(names: Sequence[str]) -> Callable[[ProductUpdate], tuple[Any, ...]]:
-    get = attrgetter(*names)
-    if len(names) == 1:
-        return lambda update_: (get(update_),)
-    return get
+# Every guarded field, read in one C call; an update's plan (which guards and fields it carries)
+# depends only on which of them are not None, so it is worked out once per shape of update.
+_FIELDS = tuple(name for _guard, fields in GUARDS for name, _kind in fields)
+_READ_FIELDS = attrgetter(*_FIELDS)
+_NONES = (None,) * len(_FIELDS)
+# (guard column, ((position in _FIELDS, field, history field name or None, is the status), ...))
+Plan = tuple[tuple[str, tuple[tuple[int, str, str | None, bool], ...]], ...]
+_PLANS: dict[tuple[bool, ...], Plan] = {}
 
 
-# Each guard with a reader of its fields' values (one C call instead of a getattr per field).
-_GUARD_READERS = tuple((guard, fields, _reader([name for name, _kind in fields])) for guard, fields in GUARDS)
-_HISTORY_NAMES = {kind: kind.name for kind in HistoryField}  # Enum.name is slow per row
+def _plan(carried: tuple[bool, ...]) -> Plan:
+    plan = []
+    position = 0
+    for guard, fields in GUARDS:
+        steps = []
+        for name, kind in fields:
+            if carried[position]:
+                steps.append((position, name, kind.name if kind else None, kind is HistoryField.status))
+            position += 1
+        if steps:
+            plan.append((guard, tuple(steps)))
+    _PLANS[carried] = found = tuple(plan)  # at most 2^13 shapes; adapters produce a handful
+    return found
+
+
 STATE_COLUMNS = (
     "id",
     "sku",
@@ -94,26 +108,24 @@ def apply_update(
 ) -> bool:
     """Apply one update to a product's state; True if it changed the state. History rows are
     appended as HISTORY_INSERT's parameters; `tags` = (stored event time, delivery id, stored now)."""
+    values = _READ_FIELDS(update_)
+    carried = tuple(map(is_not, values, _NONES))
     moment = update_.event_time
     dirty: set[str] = state["_dirty"]
     changed = False
     stamp, delivery_id, recorded = tags
-    for guard, fields, read in _GUARD_READERS:
-        values = read(update_)
-        if values.count(None) == len(values):  # the update carries nothing of this kind
-            continue
+    for guard, steps in _PLANS.get(carried) or _plan(carried):
         newest = moment_of(state, guard)
         fresh = newest is None or moment >= newest
-        for (name, kind), value in zip(fields, values, strict=True):
-            if value is None:
-                continue
-            if kind is not None and (not fresh or value != state[name]):
+        for position, name, history_name, status in steps:
+            value = values[position]
+            differs = value != state[name]
+            if history_name is not None and (differs or not fresh):
                 # A late (older) value is still history; a fresh one only when it changes something.
-                status = kind is HistoryField.status
                 history.append(
                     (
                         state["id"],
-                        _HISTORY_NAMES[kind],
+                        history_name,
                         None if status else value,
                         value.value if status else None,
                         stamp,
@@ -121,7 +133,7 @@ def apply_update(
                         recorded,
                     )
                 )
-            if fresh and value != state[name]:
+            if fresh and differs:
                 state[name] = value
                 dirty.add(name)
                 changed = True

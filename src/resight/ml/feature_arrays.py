@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from resight.ml.features import ACTIVITY, ACTIVITY_COLUMNS, WINDOWS, Floats, Ints, RawFrame
-from resight.ml.snapshots import Catalogue
+from resight.ml.features import ACTIVITY, Ints, RawFrame, window_activity
+from resight.ml.snapshots import Catalogue, catalogue_frame
 
 COUNTERS = len(ACTIVITY) + 1  # the activity counters, then units (for days of cover)
 
@@ -60,19 +60,6 @@ def identical(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> bool:
     return a.dtype == b.dtype and a.tobytes() == b.tobytes()  # bit for bit: NaN equals NaN
 
 
-def trailing(windows: Ints) -> tuple[Floats, Floats]:
-    """ActivityIndex.trailing's conversion of the same integer sums (revenue: paise -> ₹)."""
-    activity = np.empty((len(windows), len(ACTIVITY_COLUMNS)), dtype=np.float64)
-    units_7d = np.zeros(len(windows), dtype=np.float64)
-    for w, (window, _) in enumerate(WINDOWS):
-        sums = windows[:, w, :].astype(np.float64)
-        sums[:, 4] /= 100.0
-        activity[:, w * len(ACTIVITY) : (w + 1) * len(ACTIVITY)] = sums[:, : len(ACTIVITY)]
-        if window == "7d":
-            units_7d = sums[:, len(ACTIVITY)]
-    return activity, units_7d
-
-
 def build_frame(
     c: Catalogue, windows: Ints, moment: dt.datetime, same_activity: RawFrame | None = None
 ) -> RawFrame:
@@ -81,21 +68,5 @@ def build_frame(
         at, activity, units_7d = same_activity.at, same_activity.activity, same_activity.units_7d
     else:
         at = np.full(len(c.product_id), float(moment.timestamp()))
-        activity, units_7d = trailing(windows)
-    return RawFrame(
-        product_id=c.product_id,
-        at=at,
-        price=c.price,
-        mrp=c.mrp,
-        stock=c.stock,
-        rating=c.rating,
-        rating_count=c.rating_count,
-        buybox=c.buybox,
-        competitor=c.competitor,
-        created=c.created,
-        marketplace=c.marketplace,
-        category=c.category,
-        brand=c.brand,
-        activity=activity,
-        units_7d=units_7d,
-    )
+        activity, units_7d = window_activity(windows)
+    return catalogue_frame(c, at, activity, units_7d)

@@ -37,8 +37,8 @@ are absorbed by a rolling resync: each cycle also re-reads, whatever their `upda
 slice of product ids — catalogue row and windows recomputed from its own rollups — sized so that
 every id is re-read once per RESIGHT_SCORING_RESYNC_HOURS (3 h) of cycle time. That spreads over
 ~360 cycles what a periodic full reload would do in one (a 15 s cycle at 1,000,000 products).
-The full reload — every active product, and every product's window sums added up by the
-database (snapshots.load_window_sums) — is left for when there is no state (a new lock holding
+The full reload — every active product, and every product's window sums from its rollup rows
+(snapshots.window_sums) — is left for when there is no state (a new lock holding
 gets a new ScoringState), when time went backwards, when more than 24 h of buckets were skipped
 and when a quarter of the catalogue changed at once. A new model needs no reload: the frame does
 not depend on it (its spec only changes the matrix).
@@ -78,7 +78,7 @@ from resight.ml.snapshots import (
     bucket_floor,
     fetch_raw,
     load_catalogue,
-    load_window_sums,
+    window_sums,
 )
 
 Objects = npt.NDArray[np.object_]
@@ -377,10 +377,9 @@ def _range_sums(session: Session, begin: dt.datetime, end: dt.datetime) -> tuple
 
 def _windows_of(session: Session, ids: Ints, moment: dt.datetime, everyone: bool = False) -> Ints:
     """Window sums of the products `ids` (ascending; zeros for a product without activity), from
-    their own rollup rows, summed by the database; `everyone`: `ids` is the whole catalogue, so
-    read every product's sums in one statement rather than by lists of ids."""
-    windows = np.zeros((len(ids), len(WINDOWS), COUNTERS), dtype=np.int64)
-    for chunk in [ids] if everyone else _chunks(ids):
-        found_ids, sums = load_window_sums(session, moment, None if everyone else chunk.tolist())
-        add_sums(windows, ids, found_ids, sums, sign=1)
-    return windows
+    their own rollup rows; `everyone`: `ids` is the whole catalogue, so read every product's rows
+    in one statement rather than by lists of ids."""
+    if everyone:
+        return window_sums(session, ids, moment, restrict=False)
+    parts = [window_sums(session, chunk, moment) for chunk in _chunks(ids)]
+    return np.concatenate(parts) if parts else np.zeros((0, len(WINDOWS), COUNTERS), dtype=np.int64)

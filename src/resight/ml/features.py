@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -157,8 +158,11 @@ def fit_spec(training: RawFrame, reference: RawFrame) -> FeatureSpec:
 def _lookup(values: Strings, table: dict[str, float]) -> Floats:
     """Map strings through a table, NaN where absent. One dict lookup per value: sorting the
     values to find the distinct ones (np.unique on strings) cost 7× more."""
+    items = values.tolist()
+    if set(map(type, items)) <= {str}:  # the usual case: the lookups run in C
+        return np.fromiter(map(table.get, items, repeat(math.nan)), dtype=np.float64, count=len(items))
     get = table.get
-    mapped = (get(v, math.nan) if type(v) is str else get(str(v), math.nan) for v in values.tolist())
+    mapped = (get(v, math.nan) if type(v) is str else get(str(v), math.nan) for v in items)
     return np.fromiter(mapped, dtype=np.float64, count=len(values))
 
 
@@ -209,6 +213,18 @@ def encode(frame: RawFrame, spec: FeatureSpec) -> Floats:
     return x
 
 
+def window_activity(windows: Ints) -> tuple[Floats, Floats]:
+    """(activity matrix in ACTIVITY_COLUMNS order, units over 7 days) from integer sums over each
+    window, shape (rows, len(WINDOWS), len(ACTIVITY) + 1): ACTIVITY's counters (revenue in paise),
+    then units. Every way of building a frame converts its sums here, so frames agree bit for bit."""
+    rows, kinds = len(windows), len(ACTIVITY)
+    activity = np.empty((rows, len(ACTIVITY_COLUMNS)), dtype=np.float64)
+    activity.reshape(rows, len(WINDOWS), kinds)[...] = windows[:, :, :kinds]  # one converting pass
+    activity[:, ACTIVITY.index("revenue") :: kinds] /= 100.0  # paise -> ₹, in every window
+    units_7d: Floats = windows[:, [window for window, _ in WINDOWS].index("7d"), kinds].astype(np.float64)
+    return activity, units_7d
+
+
 @dataclass(frozen=True)
 class ActivityIndex:
     """Rollup buckets sorted by (product, bucket start) with running totals, so the sum over any
@@ -251,15 +267,8 @@ class ActivityIndex:
     def trailing(self, product_id: Ints, at: Floats) -> tuple[Floats, Floats]:
         """(activity matrix in ACTIVITY_COLUMNS order, units over 7 days) from complete buckets."""
         end = self.complete_before(at)
-        activity = np.empty((len(product_id), len(ACTIVITY_COLUMNS)), dtype=np.float64)
-        units_7d = np.zeros(len(product_id), dtype=np.float64)
-        for w, (window, seconds) in enumerate(WINDOWS):
-            sums = self.sums(product_id, end - seconds, end).astype(np.float64)
-            sums[:, 4] /= 100.0  # revenue: paise -> ₹
-            activity[:, w * len(ACTIVITY) : (w + 1) * len(ACTIVITY)] = sums[:, : len(ACTIVITY)]
-            if window == "7d":
-                units_7d = sums[:, len(ACTIVITY)]
-        return activity, units_7d
+        windows = np.stack([self.sums(product_id, end - seconds, end) for _, seconds in WINDOWS], axis=1)
+        return window_activity(windows)
 
     def orders_between(self, product_id: Ints, begin: Ints, end: Ints) -> Floats:
         return self.sums(product_id, begin, end)[:, ACTIVITY.index("orders")].astype(np.float64)

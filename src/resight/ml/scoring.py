@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resight.ml import score_writes
@@ -28,7 +28,7 @@ from resight.ml.history import record_cycle
 from resight.ml.models import MlScore
 from resight.ml.registry import LoadedModel
 from resight.ml.rule_candidates import candidates_of as candidates_of  # whatif.py uses it from here
-from resight.ml.snapshots import current_frame, fetch_raw
+from resight.ml.snapshots import current_frame, fetch_raw, packed_columns, unpack_columns
 from resight.ml.warm import ScoreTable, ScoringState, WrittenScores
 from resight.rules.engine import Ranking, apply_rules
 from resight.rules.service import active_rule_specs
@@ -176,6 +176,10 @@ def persist(
 
 def _stored_ranks(session: Session) -> tuple[Ints, Ints]:
     """(product ids ascending, rank or 0) of every ml_scores row."""
-    rows = fetch_raw(session, select(MlScore.product_id, MlScore.rank).order_by(MlScore.product_id))
-    data = np.array(rows, dtype=np.float64).reshape(len(rows), 2)  # a rank of None becomes NaN
-    return data[:, 0].astype(np.int64), np.nan_to_num(data[:, 1], nan=0.0).astype(np.int64)
+    columns = MlScore.__table__.c
+    packed = packed_columns(session, (columns.product_id, func.coalesce(columns.rank, 0)))
+    rows = fetch_raw(session, select(*packed))
+    data = unpack_columns(rows[0] if rows else (None, None))
+    if len(data) > 1 and not bool(np.all(data[1:, 0] > data[:-1, 0])):
+        data = data[np.argsort(data[:, 0], kind="stable")]
+    return data[:, 0].copy(), data[:, 1].copy()

@@ -62,10 +62,16 @@ class Predictions:
             expected = model.predict(x)
             self.reused = 0
         else:
-            index, found = _align(self.product_ids, product_ids)
-            same = found & _same_floats(self.rows[index], x).all(axis=1)
+            if np.array_equal(self.product_ids, product_ids):  # the usual cycle: compare in place
+                # (copying the matrix through an index first cost 0.1-0.6 s of page faults at 1M)
+                same = _same_floats(self.rows, x).all(axis=1)
+                last_expected = self.expected
+            else:
+                index, found = _align(self.product_ids, product_ids)
+                same = found & _same_floats(self.rows[index], x).all(axis=1)
+                last_expected = self.expected[index]
             expected = np.empty(len(x), dtype=np.float64)
-            expected[same] = self.expected[index[same]]
+            expected[same] = last_expected[same]
             redo = np.flatnonzero(~same)
             if len(redo):
                 expected[redo] = model.predict(x[redo])
