@@ -6,6 +6,7 @@ database created for this run so that parallel runs cannot disturb each other.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -42,6 +43,23 @@ def _drop_postgres_database(base_url: str, name: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextlib.contextmanager
+def own_migrated_database(sqlite_file: Path) -> Iterator[tuple[str, Engine]]:
+    """A database of the caller's own, migrated to head, for tests whose commits must not reach the
+    rest of the run: a fresh PostgreSQL database under RESIGHT_TEST_DATABASE_URL (dropped after),
+    else the SQLite file `sqlite_file`. Yields its URL and an engine."""
+    base = os.environ.get("RESIGHT_TEST_DATABASE_URL")
+    url, name = _create_postgres_database(base) if base else (f"sqlite:///{sqlite_file}", "")
+    engine = make_engine(url)
+    try:
+        runner.upgrade(engine)
+        yield url, engine
+    finally:
+        engine.dispose()
+        if base:
+            _drop_postgres_database(base, name)
 
 
 @pytest.fixture(scope="session")

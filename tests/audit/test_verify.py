@@ -25,8 +25,7 @@ from resight.audit.service import (
 )
 from resight.cli import app
 from resight.db import make_engine, make_session_factory, transaction
-from resight.migrations import runner
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.conftest import own_migrated_database
 
 cli = CliRunner()
 
@@ -98,19 +97,8 @@ def cli_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database of this module's own (a trail committed by the tests must not reach
     the rest of the run): a SQLite file, or a fresh PostgreSQL database under
     RESIGHT_TEST_DATABASE_URL, so that `resight audit verify` is tested on both."""
-    base = os.environ.get("RESIGHT_TEST_DATABASE_URL")
-    if base:
-        url, name = _create_postgres_database(base)
-    else:
-        url, name = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'audit.db'}", ""
-    engine = make_engine(url)
-    try:
-        runner.upgrade(engine)
+    with own_migrated_database(tmp_path_factory.mktemp("cli") / "audit.db") as (url, _engine):
         yield url
-    finally:
-        engine.dispose()
-        if base:
-            _drop_postgres_database(base, name)
 
 
 @pytest.fixture

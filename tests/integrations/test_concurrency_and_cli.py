@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,13 +16,12 @@ from resight.audit.service import SYSTEM, verify_chain
 from resight.catalog import stores
 from resight.catalog.models import Platform, Product, ProductHistory
 from resight.cli import app as cli
-from resight.db import make_engine, make_session_factory, transaction
+from resight.db import make_session_factory, transaction
 from resight.integrations import inbox, pipeline
 from resight.integrations.models import DeliveryStatus, WebhookDelivery
 from resight.integrations.records import NormalizationError, Normalized, StoreRef
 from resight.integrations.signatures import fernet_for
-from resight.migrations import runner
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.conftest import own_migrated_database
 
 SECRET_KEY = "cli-test-secret-key-" + "z" * 32
 BODY = {
@@ -35,19 +33,8 @@ BODY = {
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    base = os.environ.get("RESIGHT_TEST_DATABASE_URL")
-    if base:
-        url, name = _create_postgres_database(base)
-    else:
-        url, name = f"sqlite:///{tmp_path}/fresh.db", ""
-    engine = make_engine(url)
-    runner.upgrade(engine)
-    try:
-        yield url, engine
-    finally:
-        engine.dispose()
-        if base:
-            _drop_postgres_database(base, name)
+    with own_migrated_database(tmp_path / "fresh.db") as database:
+        yield database
 
 
 def _store(engine: Engine) -> StoreRef:

@@ -152,7 +152,7 @@ def demo_setup() -> None:
             settings, products=DEFAULT_PRODUCTS, days=DEFAULT_DAYS, seed=DEFAULT_SEED, end=utcnow(),
             append=False, quiet=False,
         )  # fmt: skip
-    typer.echo("live traffic: resight simulate --url http://127.0.0.1:8000 --rate 2 --wait 60")
+    typer.echo("live traffic (make run starts it): resight simulate --url URL --rate 2 --faults 0.05")
 
 
 def demo_truth(
