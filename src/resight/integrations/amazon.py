@@ -128,61 +128,59 @@ def _hour(starts: dict[str, tuple[dt.datetime, str]], value: Any) -> tuple[dt.da
     return parsed
 
 
-def _traffic(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> Normalized:
-    """Glance views per ASIN and hour: one view event per bucket, repeats of a bucket ignored."""
+def _hourly_events(
+    buckets: Any,
+    what: str,
+    event_type: EventType,
+    id_prefix: str,
+    amounts: Callable[[dict[Any, Any], dict[str, str]], tuple[int, int]],
+) -> Normalized:
+    """One event per hourly bucket (ASIN, startTime and what `amounts` reads: quantity, revenue in
+    paise) with a quantity; its external id names the ASIN and hour, so repeats are harmless."""
     events = []
     starts: dict[str, tuple[dt.datetime, str]] = {}
-    view = EventType.view
-    buckets = f.entries(payload.get("detailpagetrafficevents"), "detailPageTrafficEvents")
-    for index, (bucket, names) in enumerate(buckets):
+    for index, (bucket, names) in enumerate(f.entries(buckets, what)):
         try:
             asin = f.text(bucket.get(names.get("asin")), "asin", limit=f.MAX_EXTERNAL_ID)
             start, stamp = _hour(starts, bucket.get(names.get("starttime")))
-            views = f.integer(bucket.get(names.get("glanceviews")), "glanceViews")
+            quantity, revenue_paise = amounts(bucket, names)
         except NormalizationError as exc:  # the bucket's path is written only when needed
-            raise NormalizationError(f"detailPageTrafficEvents[{index}].{exc}") from exc
-        if views:
+            raise NormalizationError(f"{what}[{index}].{exc}") from exc
+        if quantity:
             events.append(
                 EventRecord(
                     sku=asin,
                     by_external_id=True,
-                    event_type=view,
+                    event_type=event_type,
                     event_time=start,
-                    quantity=views,
-                    external_id=f"views/{asin}/{stamp}",
+                    quantity=quantity,
+                    revenue_paise=revenue_paise,
+                    external_id=f"{id_prefix}/{asin}/{stamp}",
                 )
             )
     return Normalized(events=events)
+
+
+def _glance_views(bucket: dict[Any, Any], names: dict[str, str]) -> tuple[int, int]:
+    return f.integer(bucket.get(names.get("glanceviews")), "glanceViews"), 0
+
+
+def _ordered(bucket: dict[Any, Any], names: dict[str, str]) -> tuple[int, int]:
+    units = f.integer(bucket.get(names.get("orderedunits")), "orderedUnits")
+    revenue = bucket.get(names.get("orderedrevenue"))
+    return units, 0 if revenue is None or not units else f.amount_paise(revenue, "orderedRevenue")
+
+
+def _traffic(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> Normalized:
+    """Glance views per ASIN and hour: one view event per bucket, repeats of a bucket ignored."""
+    buckets = payload.get("detailpagetrafficevents")
+    return _hourly_events(buckets, "detailPageTrafficEvents", EventType.view, "views", _glance_views)
 
 
 def _item_sales(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> Normalized:
     """Ordered units and revenue per ASIN and hour: one order event per bucket."""
-    events = []
-    starts: dict[str, tuple[dt.datetime, str]] = {}
-    order = EventType.order
-    buckets = f.entries(payload.get("itemsaleseventchanges"), "itemSalesEventChanges")
-    for index, (bucket, names) in enumerate(buckets):
-        try:
-            asin = f.text(bucket.get(names.get("asin")), "asin", limit=f.MAX_EXTERNAL_ID)
-            start, stamp = _hour(starts, bucket.get(names.get("starttime")))
-            units = f.integer(bucket.get(names.get("orderedunits")), "orderedUnits")
-            revenue = bucket.get(names.get("orderedrevenue"))
-            revenue_paise = 0 if revenue is None or not units else f.amount_paise(revenue, "orderedRevenue")
-        except NormalizationError as exc:  # the bucket's path is written only when needed
-            raise NormalizationError(f"itemSalesEventChanges[{index}].{exc}") from exc
-        if units:
-            events.append(
-                EventRecord(
-                    sku=asin,
-                    by_external_id=True,
-                    event_type=order,
-                    event_time=start,
-                    quantity=units,
-                    revenue_paise=revenue_paise,
-                    external_id=f"sales/{asin}/{stamp}",
-                )
-            )
-    return Normalized(events=events)
+    buckets = payload.get("itemsaleseventchanges")
+    return _hourly_events(buckets, "itemSalesEventChanges", EventType.order, "sales", _ordered)
 
 
 def _order_change(payload: dict[str, Any], when: dt.datetime, _store: StoreRef) -> Normalized:
