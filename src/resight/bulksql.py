@@ -15,10 +15,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+_TZINFO = attrgetter("tzinfo")
+_UTC_ONLY = {dt.UTC}
+_ISOFORMAT = methodcaller("isoformat", " ", "microseconds")
+_CUT_OFFSET = itemgetter(slice(None, -6))  # "+00:00"
 
 # Below SQLite's limit of 32,766 bound parameters per statement, and PostgreSQL's 65,535.
 MAX_PARAMETERS = 30_000
@@ -32,7 +38,9 @@ class Bulk:
         self.dialect = connection.dialect
         self.sqlite = self.dialect.name == "sqlite"
         self._driver: Any = connection.connection.driver_connection
-        self._times: dict[dt.datetime, Any] = {}  # a delivery repeats its times across tables
+        # Times already converted by `time` (a delivery repeats its times across tables): callers
+        # with many may look a time up here before calling `time`.
+        self.stored_times: dict[dt.datetime, Any] = {}
 
     def sql(self, statement: str) -> str:
         return statement if self.sqlite else statement.replace("?", "%s")
@@ -41,15 +49,25 @@ class Bulk:
         """A timezone-aware time as UTCDateTime stores it (SQLite: naive UTC text with microseconds)."""
         if moment is None:
             return None
-        stored = self._times.get(moment)
+        stored = self.stored_times.get(moment)
         if stored is None:
             if moment.tzinfo is None:
                 raise ValueError("naive datetime given; ReSight stores only timezone-aware UTC times")
             utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
             # isoformat of a UTC time ends in "+00:00": cut it rather than make a naive copy.
             stored = utc.isoformat(" ", "microseconds")[:-6] if self.sqlite else utc
-            self._times[moment] = stored
+            self.stored_times[moment] = stored
         return stored
+
+    def times(self, moments: Sequence[dt.datetime]) -> list[Any]:
+        """`time` of each of many times, in C calls when all are UTC (a batch's usually are)."""
+        if set(map(_TZINFO, moments)) <= _UTC_ONLY:
+            if not self.sqlite:
+                return list(moments)
+            distinct = dict.fromkeys(moments)  # an hourly batch has a few dozen times for thousands
+            stored = dict(zip(distinct, map(_CUT_OFFSET, map(_ISOFORMAT, distinct))))  # noqa: B905
+            return list(map(stored.__getitem__, moments))
+        return [self.time(moment) for moment in moments]
 
     def read_time(self, value: Any) -> dt.datetime | None:
         """A UTCDateTime column read back by plain SQL, as the ORM would return it."""

@@ -78,9 +78,9 @@ def test_buckets_of_different_key_shapes_in_one_notification() -> None:
     five = dt.datetime(2026, 11, 1, 5, tzinfo=dt.UTC)
     half_past_eleven_ist = dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.UTC)
     assert got == [
-        ("B01", 3, five, "views/B01/2026-11-01T05:00:00+00:00"),
-        ("B02", 4, half_past_eleven_ist, "views/B02/2026-10-31T23:30:00+00:00"),
-        ("B04", 7, five, "views/B04/2026-11-01T05:00:00+00:00"),
+        ("B01", 3, five, "views/2026-11-01T05:00:00+00:00/B01"),
+        ("B02", 4, half_past_eleven_ist, "views/2026-10-31T23:30:00+00:00/B02"),
+        ("B04", 7, five, "views/2026-11-01T05:00:00+00:00/B04"),
     ]
 
 
@@ -156,7 +156,7 @@ def test_events_only_batch_reads_prices_and_creates_products(db: Session) -> Non
     assert stored == {
         (EventType.order, "403-1/1"): (2, 50050),  # 2 x ₹250.25
         (EventType.order, "403-1/2"): (1, 0),  # a new product has no price yet
-        (EventType.view, "views/B0PRICED/2026-11-01T05:00:00+00:00"): (9, 0),
+        (EventType.view, "views/2026-11-01T05:00:00+00:00/B0PRICED"): (9, 0),
     }
     products = {p.sku: p for p in db.scalars(select(Product).where(Product.store_id == store.id))}
     assert products["B0PRICED"].price_paise == 25025

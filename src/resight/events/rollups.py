@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -62,7 +63,8 @@ def contribution(event_type: EventType, quantity: int, revenue_paise: int) -> di
 
 # Which counters one event adds to: (index counting the event once or None, index adding its
 # quantity, index adding its revenue or None), positions in COUNTERS.
-_SLOTS: dict[EventType, tuple[int | None, int, int | None]] = {
+# Keyed by EventType, found by its value too (a StrEnum hashes and compares as its value).
+_SLOTS: dict[str, tuple[int | None, int, int | None]] = {
     EventType.view: (None, 0, None),
     EventType.click: (None, 1, None),
     EventType.add_to_cart: (None, 2, None),
@@ -71,14 +73,15 @@ _SLOTS: dict[EventType, tuple[int | None, int, int | None]] = {
     EventType.return_: (9, 10, 11),
 }
 _ADD = ", ".join(f"{name} = {{table}}.{name} + excluded.{name}" for name in COUNTERS)
+# Counters first: add_counts keeps each row as one list, counters then key (see there).
 _PRODUCT_UPSERT = (
-    f"INSERT INTO product_hourly_metrics (product_id, hour_start, {', '.join(COUNTERS)}) "
-    f"VALUES ({placeholders(2 + len(COUNTERS))}) "
+    f"INSERT INTO product_hourly_metrics ({', '.join(COUNTERS)}, product_id, hour_start) "
+    f"VALUES ({placeholders(len(COUNTERS) + 2)}) "
     f"ON CONFLICT (product_id, hour_start) DO UPDATE SET {_ADD.format(table='product_hourly_metrics')}"
 )
 _SEGMENT_UPSERT = (
-    f"INSERT INTO segment_hourly_metrics (hour_start, store_id, category, marketplace, "
-    f"{', '.join(COUNTERS)}) VALUES ({placeholders(4 + len(COUNTERS))}) "
+    f"INSERT INTO segment_hourly_metrics ({', '.join(COUNTERS)}, hour_start, store_id, category, "
+    f"marketplace) VALUES ({placeholders(len(COUNTERS) + 4)}) "
     f"ON CONFLICT (hour_start, store_id, category) DO UPDATE SET "
     f"{_ADD.format(table='segment_hourly_metrics')}"
 )
@@ -114,53 +117,67 @@ def add_to_rollups(
     bulk = Bulk(session)
     if segments is None:
         segments = _segments(bulk, {event.product_id for event in events})
-    by_segment: dict[tuple[dt.datetime, int, str], list[int]] = {}
-    # (product, hour) -> its counters and its segment's counters: one lookup per event.
-    by_product: dict[tuple[int, dt.datetime], tuple[list[int], list[int]]] = {}
-    hours: dict[dt.datetime, dt.datetime] = {}
-    marketplaces: dict[int, Platform] = {}
-    width = len(COUNTERS)
+    add_counts(
+        bulk,
+        [event.product_id for event in events],
+        [event.event_time for event in events],
+        [event.event_type for event in events],
+        [event.quantity for event in events],
+        [event.revenue_paise for event in events],
+        segments,
+    )
+
+
+def add_counts(
+    bulk: Bulk,
+    product_ids: Iterable[int],
+    moments: Iterable[dt.datetime],
+    event_types: Iterable[str],
+    quantities: Iterable[int],
+    revenues: Iterable[int],
+    segments: Mapping[int, Segment],
+) -> None:
+    """add_to_rollups for stored events given by columns (their product ids, times, types as
+    EventType or its value, quantities and revenues in paise), with every product's segment."""
+    # Each row is one list, as its upsert's parameters: the counters, then the key.
+    by_segment: dict[tuple[dt.datetime, int, str], list[Any]] = {}
+    # (product, hour) -> its row and its segment's row: one lookup per event.
+    by_product: dict[tuple[int, dt.datetime], tuple[list[Any], list[Any]]] = {}
+    hours: dict[dt.datetime, tuple[dt.datetime, Any]] = {}  # time -> its IST hour, stored
+    zeros = [0] * len(COUNTERS)
     slots = _SLOTS
-    for event in events:
-        moment = event.event_time
-        hour = hours.get(moment)
-        if hour is None:
-            hour = hours[moment] = bucket_start(moment)
-        product_key = (event.product_id, hour)
+    columns = zip(product_ids, moments, event_types, quantities, revenues)  # noqa: B905 (one per event)
+    for product_id, moment, event_type, added, revenue_paise in columns:
+        found = hours.get(moment)
+        if found is None:
+            hour = bucket_start(moment)
+            found = hours[moment] = (hour, bulk.time(hour))
+        hour, stored_hour = found
+        product_key = (product_id, hour)
         bucket = by_product.get(product_key)
         if bucket is None:
-            store_id, marketplace, category = segments[event.product_id]
-            marketplaces[store_id] = marketplace
+            store_id, marketplace, category = segments[product_id]
             segment_key = (hour, store_id, category)
-            segment_counters = by_segment.get(segment_key)
-            if segment_counters is None:
-                segment_counters = by_segment[segment_key] = [0] * width
-            bucket = by_product[product_key] = ([0] * width, segment_counters)
-        product_counters, segment_counters = bucket
-        once, quantity, revenue = slots[event.event_type]
-        added = event.quantity
-        product_counters[quantity] += added
-        segment_counters[quantity] += added
+            segment_row = by_segment.get(segment_key)
+            if segment_row is None:
+                segment_row = [*zeros, stored_hour, store_id, category, marketplace.name]
+                by_segment[segment_key] = segment_row
+            bucket = by_product[product_key] = ([*zeros, product_id, stored_hour], segment_row)
+        product_row, segment_row = bucket
+        once, quantity, revenue = slots[event_type]
+        product_row[quantity] += added
+        segment_row[quantity] += added
         if once is not None:
-            product_counters[once] += 1
-            segment_counters[once] += 1
+            product_row[once] += 1
+            segment_row[once] += 1
         if revenue is not None:
-            added = event.revenue_paise
-            product_counters[revenue] += added
-            segment_counters[revenue] += added
-    stored_hours = {hour: bulk.time(hour) for hour in set(hours.values())}
-    # Sorted so concurrent transactions lock buckets in the same order (no deadlocks).
-    bulk.executemany(
-        _PRODUCT_UPSERT,
-        [(p, stored_hours[h], *counts) for (p, h), (counts, _segment) in sorted(by_product.items())],
-    )
-    bulk.executemany(
-        _SEGMENT_UPSERT,
-        [
-            (stored_hours[h], s, c, marketplaces[s].name, *counts)
-            for (h, s, c), counts in sorted(by_segment.items())
-        ],
-    )
+            product_row[revenue] += revenue_paise
+            segment_row[revenue] += revenue_paise
+    if not by_product:
+        return
+    # Sorted by key so concurrent transactions lock buckets in the same order (no deadlocks).
+    bulk.executemany(_PRODUCT_UPSERT, [by_product[key][0] for key in sorted(by_product)])
+    bulk.executemany(_SEGMENT_UPSERT, [by_segment[key] for key in sorted(by_segment)])
 
 
 def rebuild_rollups(session: Session, since: dt.datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from resight.events.models import EventType
 from resight.events.records import NewEvent
 from resight.events.rollups import Segment, add_to_rollups
 
-_COLUMNS = (
+COLUMNS = (
     "product_id",
     "store_id",
     "marketplace",
@@ -26,7 +26,7 @@ _COLUMNS = (
     "delivery_id",
     "received_at",
 )
-_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)})"
+_INSERT = f"INSERT INTO events ({', '.join(COLUMNS)})"
 # RETURNING tells which rows were new; rows without an external id are always new.
 _SKIP_REPEATS = "ON CONFLICT (store_id, event_type, external_id) DO NOTHING"
 _NEW_ONLY = (
@@ -34,8 +34,8 @@ _NEW_ONLY = (
 )
 
 
-_TYPE_STORED = {event_type: event_type.value for event_type in EventType}  # Enum.value is slow
-_PLATFORM_STORED = {platform: platform.name for platform in Platform}
+TYPE_STORED = {event_type: event_type.value for event_type in EventType}  # Enum.value is slow
+PLATFORM_STORED = {platform: platform.name for platform in Platform}
 
 
 def record_events(
@@ -51,7 +51,7 @@ def record_events(
     bulk = Bulk(session)
     received = bulk.time(utcnow())
     time = bulk.time
-    types, platforms = _TYPE_STORED, _PLATFORM_STORED
+    types, platforms = TYPE_STORED, PLATFORM_STORED
     rows = [
         (
             event.product_id,
@@ -67,21 +67,30 @@ def record_events(
         )
         for event in events
     ]
+    positions = insert_rows(bulk, rows)
+    stored = list(events) if positions is None else [events[position] for position in positions]
+    add_to_rollups(session, stored, segments)
+    return stored
+
+
+def insert_rows(bulk: Bulk, rows: list[tuple[Any, ...]]) -> list[int] | None:
+    """Insert events given as rows of COLUMNS (values as stored: TYPE_STORED, PLATFORM_STORED,
+    Bulk.time), skipping repeats; the positions of the rows stored, in order, or None when every
+    row was. The caller adds the stored ones to the rollups (rollups.add_counts)."""
     new_keys = _insert_new(bulk, rows)
     if new_keys is None:
-        stored = list(events)
-    else:
-        stored = []
-        seen: set[tuple[int, str, str]] = set()
-        for event in events:
-            if event.external_id is None:
-                stored.append(event)
-                continue
-            key = (event.store_id, types[event.event_type], event.external_id)
-            if key in new_keys and key not in seen:
-                seen.add(key)
-                stored.append(event)
-    add_to_rollups(session, stored, segments)
+        return None
+    stored: list[int] = []
+    seen: set[tuple[int, str, str]] = set()
+    for position, row in enumerate(rows):
+        external_id = row[7]
+        if external_id is None:
+            stored.append(position)
+            continue
+        key = (row[1], row[3], external_id)
+        if key in new_keys and key not in seen:
+            seen.add(key)
+            stored.append(position)
     return stored
 
 
@@ -96,9 +105,9 @@ def _insert_new(bulk: Bulk, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]
     PostgreSQL: VALUES … ON CONFLICT DO NOTHING RETURNING, safe against concurrent writers.
     """
     if not bulk.sqlite:
-        return set(bulk.insert_returning(_INSERT, len(_COLUMNS), rows, _NEW_ONLY))
+        return set(bulk.insert_returning(_INSERT, len(COLUMNS), rows, _NEW_ONLY))
     ((before,),) = bulk.query("SELECT coalesce(max(id), 0) FROM events")
-    insert = f"{_INSERT} VALUES ({placeholders(len(_COLUMNS))}) {_SKIP_REPEATS}"
+    insert = f"{_INSERT} VALUES ({placeholders(len(COLUMNS))}) {_SKIP_REPEATS}"
     if bulk.execute_count(insert, rows) == len(rows):
         return None
     return set(bulk.query("SELECT store_id, event_type, external_id FROM events WHERE id > ?", [before]))

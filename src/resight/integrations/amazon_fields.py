@@ -25,15 +25,57 @@ def opt_obj(value: Any, what: str) -> dict[str, Any]:
     return {} if value is None else obj(value, what)
 
 
-def objects(value: Any, what: str) -> list[dict[str, Any]]:
+# Key shapes remembered per Keys, each of at most _SHAPE_KEYS_MAX keys (Amazon's objects have a
+# dozen), so that odd senders cannot grow them without end; others are worked out each time.
+_SHAPES_MAX = 1024
+_SHAPE_KEYS_MAX = 64
+
+
+class Keys(dict[tuple[str, ...], tuple[str | None, ...]]):
+    """Where a few fields are in JSON objects, whatever the case of their keys: `of(value, what)`
+    gives, for each lower-case field name, the key as sent (None when absent), so that
+    `value.get(key)` reads what `obj(value, what).get(name)` would, without a lower-cased copy of
+    each object. Worked out once per key shape (the keys in order): the objects of one kind of
+    notification come in a handful of shapes. Of two keys differing only in case, the last one
+    wins, as with obj(). Hot paths index it directly, `keys[tuple(value)]`, once they have checked
+    that `value` is a dict (`if type(value) is not dict: require_object(value, what)`)."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self, *names: str) -> None:
+        super().__init__()
+        self._names = names
+
+    def __missing__(self, shape: tuple[str, ...]) -> tuple[str | None, ...]:
+        as_sent = {key.lower(): key for key in shape}  # JSON object keys are strings
+        found = tuple([as_sent.get(name) for name in self._names])
+        if len(self) < _SHAPES_MAX and len(shape) <= _SHAPE_KEYS_MAX:
+            self[shape] = found
+        return found
+
+    def of(self, value: Any, what: str) -> tuple[str | None, ...]:
+        if type(value) is not dict:
+            require_object(value, what)
+        return self[tuple(value)]
+
+
+def require_object(value: Any, what: str) -> None:
+    """The error obj() raises for anything but a JSON object (a dict, perhaps a subclass of it)."""
+    if not isinstance(value, dict):
+        raise NormalizationError(f"{what} must be a JSON object")
+
+
+def array(value: Any, what: str) -> list[dict[Any, Any]]:
+    """A JSON array of objects (None: empty), the entries as sent: each is read through a Keys.
+    Every entry is checked before any is read, so a wrong one is reported first, by its index."""
     if value is None:
         return []
     if not isinstance(value, list):
         raise NormalizationError(f"{what} must be a JSON array")
     for index, entry in enumerate(value):
-        if not isinstance(entry, dict):  # the entry's path is written only when it is wrong
+        if type(entry) is not dict and not isinstance(entry, dict):
             raise NormalizationError(f"{what}[{index}] must be a JSON object")
-    return [{key.lower(): item for key, item in entry.items()} for entry in value]
+    return value
 
 
 # Per key shape of the entries of a long array (an hourly notification's hundreds of buckets):
@@ -61,7 +103,7 @@ def entries(value: Any, what: str) -> list[tuple[dict[Any, Any], dict[str, str]]
         names = cache.get(keys)
         if names is None:
             names = {key.lower(): key for key in keys}  # JSON object keys are strings
-            if len(cache) < _KEY_NAMES_MAX:
+            if len(cache) < _KEY_NAMES_MAX and len(keys) <= _SHAPE_KEYS_MAX:
                 cache[keys] = names
         found.append((entry, names))
     return found
@@ -82,16 +124,23 @@ def opt_text(value: Any, what: str, *, limit: int = MAX_EXTERNAL_ID) -> str | No
     return None if value is None or value == "" else text(value, what, limit=limit)
 
 
+_from_iso = dt.datetime.fromisoformat
+_UTC = dt.UTC
+
+
 def time(value: Any, what: str) -> dt.datetime:
-    if not isinstance(value, str):
+    if type(value) is not str and not isinstance(value, str):
         raise NormalizationError(f"{what} is missing or not an ISO 8601 date-time")
     try:
-        moment = dt.datetime.fromisoformat(value)
+        moment = _from_iso(value)
     except ValueError as exc:
         raise NormalizationError(f"{what} is not an ISO 8601 date-time: {value!r}") from exc
-    if moment.tzinfo is None:
-        raise NormalizationError(f"{what} has no time zone: {value!r}")
-    return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
+    zone = moment.tzinfo
+    if zone is not _UTC:
+        if zone is None:
+            raise NormalizationError(f"{what} has no time zone: {value!r}")
+        moment = moment.astimezone(_UTC)
+    return moment
 
 
 def opt_time(value: Any, what: str) -> dt.datetime | None:
@@ -138,7 +187,15 @@ def money_paise(value: Any, what: str) -> int | None:
     are taken in the store's marketplace currency (INR on Amazon.in)."""
     if value is None:
         return None
-    money = obj(value, what)
-    if money.get("amount") is None:
+    if type(value) is not dict:
+        require_object(value, what)
+    (key,) = _MONEY[tuple(value)]
+    amount = value.get(key)
+    if amount is None:
         return None
-    return amount_paise(money["amount"], f"{what}.Amount")
+    if type(amount) is int and 0 <= amount < _FAST_RUPEES:
+        return amount * 100  # as amount_paise, without writing the field's path
+    return amount_paise(amount, f"{what}.Amount")
+
+
+_MONEY = Keys("amount")

@@ -31,7 +31,7 @@ from typing import Any
 
 from resight.catalog.models import Platform
 from resight.integrations import amazon, meesho, myntra
-from resight.integrations.records import NormalizationError, Normalized, StoreRef
+from resight.integrations.records import EventRecord, NormalizationError, Normalized, ProductUpdate, StoreRef
 
 MAX_BATCH_ITEMS = 100_000
 
@@ -46,6 +46,14 @@ ADAPTERS: dict[Platform, Parse] = {
 }
 DELIVERY_IDS: dict[Platform, DeliveryIdOf] = {
     Platform.amazon: amazon.delivery_id,
+}
+
+# An adapter's parse that appends to a batch's lists instead of returning a Normalized per item:
+# (item, store, products, events) -> (notification type, used). Keyed by the parse function, so an
+# adapter replaced in ADAPTERS (a test's) is called as it is.
+ParseInto = Callable[[Any, StoreRef, list[ProductUpdate], list[EventRecord]], tuple[str | None, bool]]
+PARSE_INTO: dict[Parse, ParseInto] = {
+    amazon.parse: amazon.parse_into,
 }
 
 
@@ -74,6 +82,18 @@ def derive_delivery_id(platform: Platform, header_id: str | None, body: Any, raw
     return content_hash(raw)
 
 
+def _appending(parse: Parse) -> ParseInto:
+    def into(
+        item: Any, store: StoreRef, products: list[ProductUpdate], events: list[EventRecord]
+    ) -> tuple[str | None, bool]:
+        part = parse(item, store)
+        products.extend(part.products)
+        events.extend(part.events)
+        return part.notification_type, part.ignored_reason is None
+
+    return into
+
+
 def normalize(platform: Platform, body: Any, store: StoreRef) -> Normalized:
     """Normalise one delivery (single event or batch); raises NormalizationError to quarantine it."""
     parse = ADAPTERS.get(platform)
@@ -85,16 +105,16 @@ def normalize(platform: Platform, body: Any, store: StoreRef) -> Normalized:
     if len(items) > MAX_BATCH_ITEMS:
         raise NormalizationError(f"a batch holds at most {MAX_BATCH_ITEMS} events, this one {len(items)}")
     merged = Normalized(notification_type="batch")
+    products, events = merged.products, merged.events
+    into = PARSE_INTO.get(parse) or _appending(parse)
     ignored = 0
     for index, item in enumerate(items):
         try:
-            part = parse(item, store)
+            _, used = into(item, store, products, events)
         except NormalizationError as exc:
             raise NormalizationError(f"batch item {index}: {exc}") from exc
-        if part.ignored_reason is not None:
+        if not used:
             ignored += 1
-        merged.products.extend(part.products)
-        merged.events.extend(part.events)
     if items and ignored == len(items):
         merged.ignored_reason = "every item of the batch was ignored"
     return merged

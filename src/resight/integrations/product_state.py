@@ -2,17 +2,26 @@
 
 State is guarded per kind of field by event time: an update older than the stored state of its kind
 is written to history but does not overwrite newer state, and an update changes only the fields it
-carries. States are dicts of STATE_COLUMNS as read by plain SQL (integrations/apply.py).
+carries. States are dicts of STATE_COLUMNS (or the subset a delivery needs, `columns_for`) as read
+by plain SQL (integrations/apply.py).
+
+Time columns stay in their stored form (SQLite: naive UTC text, PostgreSQL: aware datetimes) and
+new times are put there in that form (`Bulk.time`): the guards compare stored forms directly, and
+the UPDATE writes them back without conversion. On SQLite, Bulk.time's text is fixed-width
+(`YYYY-MM-DD HH:MM:SS.ffffff`, what SQLAlchemy writes too), so comparing two such texts is comparing
+the instants; a stored text of any other shape is parsed and rewritten in that form before it is
+compared (`comparable`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from operator import attrgetter, is_not
 from typing import Any
 
-from resight.bulksql import Bulk, placeholders
-from resight.catalog.models import HistoryField, ListingStatus
+from resight.bulksql import placeholders
+from resight.catalog.models import HistoryField
 from resight.integrations.records import ProductUpdate
 
 # (timestamp column guarding the kind, fields of the kind, the history field of each or None)
@@ -41,23 +50,42 @@ _FIELDS = tuple(name for _guard, fields in GUARDS for name, _kind in fields)
 _READ_FIELDS = attrgetter(*_FIELDS)
 _NONES = (None,) * len(_FIELDS)
 # (guard column, ((position in _FIELDS, field, history field name or None, is the status), ...))
-Plan = tuple[tuple[str, tuple[tuple[int, str, str | None, bool], ...]], ...]
+Steps = tuple[tuple[str, tuple[tuple[int, str, str | None, bool], ...]], ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: one instance per shape
+class Plan:
+    steps: Steps
+    columns: frozenset[str]  # the state columns the plan reads or writes
+
+
 _PLANS: dict[tuple[bool, ...], Plan] = {}
+Shape = tuple[tuple[Any, ...], Plan]  # an update's guarded field values and its plan
 
 
 def _plan(carried: tuple[bool, ...]) -> Plan:
-    plan = []
+    steps = []
+    columns = set()
     position = 0
     for guard, fields in GUARDS:
-        steps = []
+        guarded = []
         for name, kind in fields:
             if carried[position]:
-                steps.append((position, name, kind.name if kind else None, kind is HistoryField.status))
+                guarded.append((position, name, kind.name if kind else None, kind is HistoryField.status))
+                columns.add(name)
             position += 1
-        if steps:
-            plan.append((guard, tuple(steps)))
-    _PLANS[carried] = found = tuple(plan)  # at most 2^13 shapes; adapters produce a handful
+        if guarded:
+            steps.append((guard, tuple(guarded)))
+            columns.add(guard)
+    _PLANS[carried] = found = Plan(tuple(steps), frozenset(columns))  # adapters make a handful
     return found
+
+
+def shape_of(update_: ProductUpdate) -> Shape:
+    """The guarded field values an update carries, and its plan (worked out once per shape)."""
+    values = _READ_FIELDS(update_)
+    carried = tuple(map(is_not, values, _NONES))
+    return values, _PLANS.get(carried) or _plan(carried)
 
 
 STATE_COLUMNS = (
@@ -83,40 +111,62 @@ STATE_COLUMNS = (
     "market_changed_at",
     "last_event_at",
 )
+# What every delivery reads of a product (finding it, its events' revenue and rollup segment, its
+# last event); product updates add the columns of their plans.
+BASE_COLUMNS = ("id", "sku", "external_id", "category", "price_paise", "last_event_at")
 
 
-TIME_COLUMNS = frozenset(name for name in STATE_COLUMNS if name.endswith("_at"))
+def columns_for(plans: set[Plan], names_external_ids: bool) -> tuple[str, ...]:
+    """The state columns a delivery needs (fetching a column costs per product): BASE_COLUMNS,
+    those its updates' plans touch, and details_changed_at if an update names an external id
+    (it guards learning one). In STATE_COLUMNS order."""
+    needed = set(BASE_COLUMNS)
+    for plan in plans:
+        needed |= plan.columns
+    if names_external_ids:
+        needed.add("details_changed_at")
+    return tuple(name for name in STATE_COLUMNS if name in needed)
+
+
 HISTORY_INSERT = (
     "INSERT INTO product_history (product_id, field, value_int, value_text, event_time, delivery_id, "
     f"recorded_at) VALUES ({placeholders(7)})"
 )
 
 
-def moment_of(state: dict[str, Any], name: str) -> dt.datetime | None:
-    """A time column of a product's state as a timezone-aware datetime, parsed on first use."""
-    value = state[name]
-    if value is None or isinstance(value, dt.datetime):
+def comparable(value: Any) -> Any:
+    """A stored time column's value in the form Bulk.time gives (see the module's docstring)."""
+    if value.__class__ is not str or (len(value) == 26 and value[10] == " " and value[19] == "."):
         return value
     parsed = dt.datetime.fromisoformat(value)
-    moment = parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
-    state[name] = moment
-    return moment
+    utc = (
+        parsed.replace(tzinfo=None)
+        if parsed.tzinfo is None
+        else parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    )
+    return utc.isoformat(" ", "microseconds")
 
 
 def apply_update(
-    state: dict[str, Any], update_: ProductUpdate, history: list[tuple[Any, ...]], tags: tuple[Any, Any, Any]
+    state: dict[str, Any],
+    update_: ProductUpdate,
+    shape: Shape,
+    history: list[tuple[Any, ...]],
+    stamp: Any,
+    delivery_id: int | None,
+    recorded: Any,
 ) -> bool:
-    """Apply one update to a product's state; True if it changed the state. History rows are
-    appended as HISTORY_INSERT's parameters; `tags` = (stored event time, delivery id, stored now)."""
-    values = _READ_FIELDS(update_)
-    carried = tuple(map(is_not, values, _NONES))
-    moment = update_.event_time
+    """Apply one update (`shape` = shape_of(update_)) to a product's state; True if it changed the
+    state. History rows are appended as HISTORY_INSERT's parameters; `stamp` is the update's event
+    time and `recorded` now, both as Bulk.time stores them."""
+    values, plan = shape
     dirty: set[str] = state["_dirty"]
     changed = False
-    stamp, delivery_id, recorded = tags
-    for guard, steps in _PLANS.get(carried) or _plan(carried):
-        newest = moment_of(state, guard)
-        fresh = newest is None or moment >= newest
+    for guard, steps in plan.steps:
+        newest = state[guard]
+        if newest is not None:
+            newest = comparable(newest)
+        fresh = newest is None or stamp >= newest
         for position, name, history_name, status in steps:
             value = values[position]
             differs = value != state[name]
@@ -137,22 +187,14 @@ def apply_update(
                 state[name] = value
                 dirty.add(name)
                 changed = True
-        if fresh and newest != moment:
-            state[guard] = moment
+        if fresh and newest != stamp:
+            state[guard] = stamp
             dirty.add(guard)
-    if update_.external_id is not None and state["external_id"] != update_.external_id:
-        newest = moment_of(state, "details_changed_at")
-        if state["external_id"] is None or newest is None or moment >= newest:
-            state["external_id"] = update_.external_id
+    external_id = update_.external_id
+    if external_id is not None and state["external_id"] != external_id:
+        newest = state["details_changed_at"]
+        if state["external_id"] is None or newest is None or stamp >= comparable(newest):
+            state["external_id"] = external_id
             dirty.add("external_id")
             changed = True
     return changed
-
-
-def stored(bulk: Bulk, name: str, value: Any) -> Any:
-    """A product state value as its column stores it."""
-    if name in TIME_COLUMNS:
-        return bulk.time(value)
-    if isinstance(value, ListingStatus):
-        return value.name
-    return value

@@ -81,7 +81,7 @@ def traffic(
             notification_id,
         )
         start_utc = start.astimezone(dt.UTC).isoformat()
-        return body, [("view", f"views/{item.external_id}/{start_utc}")] if views else []
+        return body, [("view", f"views/{start_utc}/{item.external_id}")] if views else []
     sku_field, id_field = (
         ("seller_sku_code", "style_id") if item.platform == "myntra" else ("sku", "catalog_id")
     )
