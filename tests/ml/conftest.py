@@ -56,8 +56,9 @@ def ml_client(app: FastAPI, trained: Trained) -> Iterator[TestClient]:
         yield test_client
 
 
-def score_table(db: Session) -> dict[int, tuple[Any, ...]]:
-    """Every ml_scores row; computed_at only as its bucket (rows a warm cycle leaves keep theirs)."""
+def score_table(db: Session, *, exact: bool = False) -> dict[int, tuple[Any, ...]]:
+    """Every ml_scores row; computed_at only as its bucket (rows a warm cycle leaves keep theirs)
+    unless `exact`."""
     db.expire_all()
     return {
         row.product_id: (
@@ -67,7 +68,7 @@ def score_table(db: Session) -> dict[int, tuple[Any, ...]]:
             row.sort_key,
             row.rules_applied,
             row.model_version,
-            bucket_floor(row.computed_at),
+            row.computed_at if exact else bucket_floor(row.computed_at),
         )
         for row in db.scalars(select(MlScore))
     }

@@ -9,15 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import delete, inspect, update
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import ListingStatus
 from resight.db import utcnow
 from resight.ml import score_writes
+from resight.ml.models import MlScore
 from resight.ml.rule_candidates import FactorCache, candidates_of
 from resight.ml.scoring import run_cycle
-from resight.ml.snapshots import current_frame
+from resight.ml.snapshots import bucket_floor, current_frame
 from resight.ml.warm import ScoreTable, ScoringState
 from resight.rules.engine import apply_rules
 from resight.rules.models import Rule, RuleKind, RuleScope
@@ -155,3 +156,88 @@ def test_cached_factorisation_ranks_as_a_fresh_one(db: Session, trained: Trained
     both()
     assert cache.brand.codes is not first
     assert not cache.brand.codes.flags.writeable  # shared with the next cycle
+
+
+@pytest.mark.parametrize("path", ["rows", "bulk", "computed_at index rebuilt"])
+def test_cycle_without_memory_writes_only_rows_that_differ(
+    db: Session, trained: Trained, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """A cycle from scratch compares ml_scores as stored with its own values and writes only the
+    rows that differ (on SQLite rows keeping their rank and sort key by UPDATE, runs of them by
+    one statement): it leaves what writing every row leaves, except that a row it does not write
+    keeps its computed_at (in the same bucket, as the scorer's memory would keep it)."""
+    products = trained.world.products
+    model = trained.store.serving(db)
+    assert model is not None
+    _take_bulk_path(monkeypatch, path == "bulk")
+    if path == "computed_at index rebuilt":  # around the rows updated in place
+        monkeypatch.setattr(score_writes, "MIN_REBUILD_ROWS", 0)
+        monkeypatch.setattr(score_writes, "MOMENT_REBUILD_SHARE", 0.0)
+    pinned = products[7]
+    db.add(Rule(kind=RuleKind.pin, scope=RuleScope.product, scope_value=str(pinned.id), position=1))
+    db.add(Rule(kind=RuleKind.boost, scope=RuleScope.brand, scope_value="Puma", strength=0.5))
+    db.flush()
+    start = trained.now
+    run_cycle(db, model, start)  # fills the table (previous ranks NULL)
+    written: list[int] = []
+    write_rows = score_writes.write_rows
+
+    def counting(session: Session, table: ScoreTable, write: Any, stored: Any = None) -> bool:
+        written.append(int(write.sum()))
+        return write_rows(session, table, write, stored)
+
+    def both(now: dt.datetime) -> int:
+        """The cycle writing every row (rolled back), then the one writing rows that differ."""
+        before = score_table(db, exact=True)
+        savepoint = db.begin_nested()
+        with monkeypatch.context() as patch:
+            patch.setattr(score_writes, "stored_scores", lambda *_: None)  # what it did before
+            run_cycle(db, model, now)
+        everything = score_table(db, exact=True)
+        savepoint.rollback()
+        with monkeypatch.context() as patch:
+            patch.setattr(score_writes, "write_rows", counting)
+            run_cycle(db, model, now)
+        only = score_table(db, exact=True)
+        assert _indexes(db) == indexes
+        assert {pid: row[:-1] for pid, row in only.items()} == {
+            pid: row[:-1] for pid, row in everything.items()
+        }
+        for pid, row in only.items():
+            assert row[-1] == now or (row == before[pid] and bucket_floor(row[-1]) == bucket_floor(now))
+        assert all(row[-1] == now for row in everything.values())
+        return written[-1]
+
+    indexes = _indexes(db)
+    assert both(start) == len(products)  # every previous rank was NULL: all in place on SQLite
+    assert both(start) == 0  # a restart with nothing changed writes nothing
+    assert both(start + dt.timedelta(minutes=5)) == 0  # nor later in the bucket
+
+    # Stored rows that differ in every way, one missing, one of a product that left.
+    c = MlScore.__table__.c
+    ids = [p.id for p in products]
+    earlier = start - dt.timedelta(hours=1)
+    changes: list[tuple[int, dict[str, Any]]] = [
+        (ids[0], {"score": 123.0}),
+        (ids[1], {"rank": 99}),
+        (ids[2], {"previous_rank": None}),
+        (ids[3], {"sort_key": None}),
+        (ids[4], {"model_version": "older"}),
+        (ids[5], {"computed_at": earlier}),  # another bucket
+        (ids[6], {"computed_at": start + dt.timedelta(minutes=1)}),  # same bucket: kept
+        (ids[10], {"rules_applied": [1]}),
+        (pinned.id, {"rules_applied": None}),
+    ]
+    for pid, values in changes:
+        db.execute(update(MlScore.__table__).where(c.product_id == pid).values(**values))  # type: ignore[arg-type]
+    db.execute(delete(MlScore).where(c.product_id == ids[12]))
+    products[13].status = ListingStatus.inactive
+    db.flush()
+    count = both(start + dt.timedelta(minutes=6))
+    assert 8 <= count < len(products)
+    assert db.get(MlScore, ids[12]) is not None
+    assert db.get(MlScore, products[13].id) is None
+    assert both(start + dt.timedelta(minutes=7)) > 0  # previous ranks follow the repaired ranks
+    assert both(start + dt.timedelta(minutes=8)) == 0
+    # A new bucket: every row is written (computed_at moves on).
+    assert both(start + dt.timedelta(hours=1)) == len(products) - 1

@@ -8,7 +8,9 @@ vectorised pass; `previous_rank` keeps the last cycle's rank.
 The long-lived scorer passes a `ScoringState` (ml/warm.py) from cycle to cycle: products whose
 feature row is bit-for-bit the one scored last time keep their prediction, and only the ml_scores
 rows whose values changed are written. Without a state (tests, a first cycle) everything is
-predicted and written; both paths give the same table (tests/ml/test_incremental.py).
+predicted, and the stored rows are read to write the same rows the memory would
+(ml/score_writes.py `stored_scores`); both paths give the same table
+(tests/ml/test_incremental.py, tests/ml/test_score_writes.py).
 """
 
 from __future__ import annotations
@@ -152,13 +154,19 @@ def persist(
     at = place[ranking.candidate_index]
     table = ScoreTable.build(version, now, sorted_ids, expected[order], ranking, rules, at)
     old = written.table if written is not None else None
-    if old is None:
-        table = table.with_previous(*_stored_ranks(session))
-        write = np.ones(len(table), dtype=bool)
-    else:
+    stored = None
+    if old is not None:
         table = table.with_previous(old.product_ids, old.ranks)
         write = table.differs_from(old)
-    bulk = score_writes.write_rows(session, table, write)
+    elif (stored := score_writes.stored_scores(session, version, now)) is not None:
+        # Without memory, the stored rows stand in for it: the same rows are written as the
+        # scorer's memory would write (docs/decisions/0602-score-writes.md).
+        table = table.with_previous(stored.product_ids, stored.ranks)
+        write = stored.compare(table)
+    else:
+        table = table.with_previous(*_stored_ranks(session))
+        write = np.ones(len(table), dtype=bool)
+    bulk = score_writes.write_rows(session, table, write, stored)
     record_cycle(session, now, version, sorted_ids, expected[order], table.ranks)  # change points only
     if old is None:
         score_writes.delete_inactive(session)

@@ -32,7 +32,7 @@ from resight.rules.engine import Ranking
 Bools = npt.NDArray[np.bool_]
 
 
-def _align(old_ids: Ints, new_ids: Ints) -> tuple[Ints, Bools]:
+def align(old_ids: Ints, new_ids: Ints) -> tuple[Ints, Bools]:
     """Index into `old_ids` (ascending) of each new id, and whether it is there at all."""
     if old_ids.shape == new_ids.shape and np.array_equal(old_ids, new_ids):  # the usual cycle
         return np.arange(len(new_ids)), np.ones(len(new_ids), dtype=bool)
@@ -42,7 +42,7 @@ def _align(old_ids: Ints, new_ids: Ints) -> tuple[Ints, Bools]:
     return safe, found
 
 
-def _same_floats(a: Floats, b: Floats) -> Bools:
+def same_floats(a: Floats, b: Floats) -> Bools:
     same: Bools = (a == b) | (np.isnan(a) & np.isnan(b))
     return same
 
@@ -64,11 +64,11 @@ class Predictions:
         else:
             if np.array_equal(self.product_ids, product_ids):  # the usual cycle: compare in place
                 # (copying the matrix through an index first cost 0.1-0.6 s of page faults at 1M)
-                same = _same_floats(self.rows, x).all(axis=1)
+                same = same_floats(self.rows, x).all(axis=1)
                 last_expected = self.expected
             else:
-                index, found = _align(self.product_ids, product_ids)
-                same = found & _same_floats(self.rows[index], x).all(axis=1)
+                index, found = align(self.product_ids, product_ids)
+                same = found & same_floats(self.rows[index], x).all(axis=1)
                 last_expected = self.expected[index]
             expected = np.empty(len(x), dtype=np.float64)
             expected[same] = last_expected[same]
@@ -122,7 +122,7 @@ class ScoreTable:
         return ScoreTable(version, now, sorted_ids, scores, ranks, previous, sort_keys, rules)
 
     def with_previous(self, old_ids: Ints, old_ranks: Ints) -> ScoreTable:
-        index, found = _align(old_ids, self.product_ids)
+        index, found = align(old_ids, self.product_ids)
         previous = np.where(found, old_ranks[index] if len(old_ids) else 0, 0).astype(np.int64)
         return replace(self, previous=previous)
 
@@ -130,13 +130,13 @@ class ScoreTable:
         """Per row: must it be written to turn the stored `old` into this table?"""
         if self.version != old.version or bucket_floor(self.computed_at) != bucket_floor(old.computed_at):
             return np.ones(len(self), dtype=bool)
-        index, found = _align(old.product_ids, self.product_ids)
+        index, found = align(old.product_ids, self.product_ids)
         same = (
             found
             & (old.scores[index] == self.scores)
             & (old.ranks[index] == self.ranks)
             & (old.previous[index] == self.previous)
-            & _same_floats(old.sort_keys[index], self.sort_keys)
+            & same_floats(old.sort_keys[index], self.sort_keys)
         )
         ruled = set(self.rules) | set(old.rules)
         if ruled:
