@@ -25,7 +25,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import ROOT, SERVER_USAGE, machine
+from bench.common import ROOT, SERVER_USAGE, cpu_reference_ms, machine
 
 
 def modules() -> list[str]:
@@ -122,7 +122,9 @@ def run_in_child(name: str, quick: bool) -> Section:
     )
 
 
-def report(sections: list[Section], skipped: list[str], started: dt.datetime) -> str:
+def report(
+    sections: list[Section], skipped: list[str], started: dt.datetime, reference: tuple[float, float]
+) -> str:
     total_wall = sum(section.wall_seconds for section in sections)
     lines = [
         "# Performance",
@@ -135,6 +137,10 @@ def report(sections: list[Section], skipped: list[str], started: dt.datetime) ->
         "ratios compare numbers measured in that same run.",
         "- Wall-clock numbers depend on what else the machine ran: the load average (1 min) at the "
         "start and end of each section is given, and CPU times beside wall times where it matters.",
+        f"- Host speed: a fixed pure-Python loop (`common.cpu_reference_ms`) took {reference[0]:.0f} ms of "
+        f"CPU at the start and {reference[1]:.0f} ms at the end. The host is shared: when it is busier "
+        "every figure here scales with this reference (the load average inside the machine does not "
+        "show it); compare runs by it, and changes by ratios measured in one run.",
     ]
     if skipped:
         lines.append(f"- Not run this time (--skip): {', '.join(skipped)}.")
@@ -171,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_section(args.section, args.quick, args.result)
 
     started = dt.datetime.now(dt.UTC)
+    reference_before = cpu_reference_ms()
     chosen = [name for name in modules() if not args.only or args.only in name]
     skipped = [name for name in chosen if any(skip in name for skip in args.skip)]
     sections = []
@@ -190,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         output = ROOT / "docs" / "PERFORMANCE.md"
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(report(sections, [name.removeprefix("bench.") for name in skipped], started))
+        reference = (reference_before, cpu_reference_ms())
+        output.write_text(
+            report(sections, [name.removeprefix("bench.") for name in skipped], started, reference)
+        )
         print(f"wrote {output}")  # noqa: T201
     failed = [section.name for section in sections if section.error is not None]
     if failed:

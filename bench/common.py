@@ -57,6 +57,18 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, {platform.system()}"
 
 
+def cpu_reference_ms(repeats: int = 5) -> float:
+    """CPU ms of a fixed pure-Python workload (median of `repeats`): this host's speed at the time.
+    The machines are shared: the same code measured hours apart can differ by half when the host is
+    busier, with the load average inside the machine unchanged; the reference tells such runs apart."""
+    runs = []
+    for _ in range(repeats):
+        started = time.process_time()
+        sum(i * i for i in range(2_000_000))
+        runs.append(time.process_time() - started)
+    return statistics.median(runs) * 1000
+
+
 @dataclass(frozen=True)
 class ProcessUsage:
     """A process and its descendants: the largest peak RSS (VmHWM) among them and their CPU seconds."""
