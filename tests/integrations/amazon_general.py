@@ -3,9 +3,7 @@
 the oracle that tests/integrations/test_amazon_fast_paths.py compares the adapter with: same
 records, same errors, whatever the case, order, duplication or type of the fields sent.
 
-Leaf checks (text, integer, amount_paise) are the adapter's own; the hourly notifications' buckets
-go through the adapter's `_hourly_events`, whose reading tests/integrations/test_ingestion_fast_paths.py
-covers."""
+Leaf checks (text, integer, amount_paise, time) are the adapter's own."""
 
 from __future__ import annotations
 
@@ -14,7 +12,6 @@ from typing import Any
 
 from resight.catalog.models import ListingStatus
 from resight.events.models import EventType
-from resight.integrations import amazon
 from resight.integrations import amazon_fields as f
 from resight.integrations.records import EventRecord, NormalizationError, Normalized, ProductUpdate, StoreRef
 
@@ -139,15 +136,33 @@ def _item_inventory(payload: dict[str, Any], _when: dt.datetime, _store: StoreRe
     return Normalized(products=updates)
 
 
+def _hourly(buckets: Any, what: str, event_type: EventType, prefix: str, quantity: str) -> Normalized:
+    events = []
+    for index, bucket in enumerate(objects(buckets, what)):
+        try:
+            asin = f.text(bucket.get("asin"), "asin", limit=f.MAX_EXTERNAL_ID)
+            start = f.time(bucket.get("starttime"), "startTime")
+            units = f.integer(
+                bucket.get(quantity), "glanceViews" if quantity == "glanceviews" else "orderedUnits"
+            )
+            revenue = bucket.get("orderedrevenue") if quantity == "orderedunits" else None
+            paise = 0 if revenue is None or not units else f.amount_paise(revenue, "orderedRevenue")
+        except NormalizationError as exc:
+            raise NormalizationError(f"{what}[{index}].{exc}") from exc
+        if units:
+            external_id = f"{prefix}/{start.isoformat()}/{asin}"
+            events.append(EventRecord(asin, event_type, start, units, paise, external_id, True, False))
+    return Normalized(events=events)
+
+
 def _traffic(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> Normalized:
     buckets = payload.get("detailpagetrafficevents")
-    views = amazon._glance_views
-    return amazon._hourly_events(buckets, "detailPageTrafficEvents", EventType.view, "views", views)
+    return _hourly(buckets, "detailPageTrafficEvents", EventType.view, "views", "glanceviews")
 
 
 def _item_sales(payload: dict[str, Any], _when: dt.datetime, _store: StoreRef) -> Normalized:
     buckets = payload.get("itemsaleseventchanges")
-    return amazon._hourly_events(buckets, "itemSalesEventChanges", EventType.order, "sales", amazon._ordered)
+    return _hourly(buckets, "itemSalesEventChanges", EventType.order, "sales", "orderedunits")
 
 
 def _order_change(payload: dict[str, Any], when: dt.datetime, _store: StoreRef) -> Normalized:

@@ -24,26 +24,27 @@ Events = list[EventRecord]
 Handler = Callable[[dict[Any, Any], dt.datetime, StoreRef, Products, Events], None]
 
 
-def _unwrap(body: Any) -> dict[str, Any]:
-    """The notification itself, with lower-cased top-level keys."""
-    envelope = f.obj(body, "the notification")
-    if isinstance(envelope.get("detail"), dict) and ("detail-type" in envelope or "source" in envelope):
-        return f.obj(envelope["detail"], "EventBridge detail")
-    return envelope
+def _notification(body: dict[Any, Any]) -> tuple[dict[Any, Any], tuple[str | None, ...]]:
+    """The notification itself (inside its EventBridge event, if any) and its _NOTIFICATION keys."""
+    keys = _NOTIFICATION[tuple(body)]
+    detail_key, detail_type_key, source_key = keys[4:]
+    if detail_key is not None and (detail_type_key is not None or source_key is not None):
+        detail = body[detail_key]
+        if isinstance(detail, dict):
+            return detail, _NOTIFICATION[tuple(detail)]
+    return body, keys
 
 
 def delivery_id(body: Any) -> str | None:
     """NotificationMetadata.NotificationId, else the EventBridge event id."""
     if not isinstance(body, dict):
         return None
-    try:
-        notification = _unwrap(body)
-        metadata = f.opt_obj(notification.get("notificationmetadata"), "NotificationMetadata")
-    except NormalizationError:
-        return None
-    found = metadata.get("notificationid")
-    if isinstance(found, str) and found:
-        return "amazon:" + found
+    notification, keys = _notification(body)
+    metadata = notification.get(keys[1])
+    if isinstance(metadata, dict):
+        found = metadata.get(_METADATA[tuple(metadata)][1])
+        if isinstance(found, str) and found:
+            return "amazon:" + found
     event_id = body.get("id")
     if "detail" in body and isinstance(event_id, str) and event_id:
         return "eventbridge:" + event_id
@@ -65,7 +66,7 @@ def _status(values: Any) -> ListingStatus:
 _NOTIFICATION = f.Keys(
     "notificationtype", "notificationmetadata", "eventtime", "payload", "detail", "detail-type", "source"
 )
-_METADATA = f.Keys("publishtime")
+_METADATA = f.Keys("publishtime", "notificationid")
 _LISTING = f.Keys("sku", "asin", "status", "quantity")
 _FBA = f.Keys("fulfillmentinventorybymarketplace", "asin", "sku")
 _MARKET = f.Keys("marketplaceid", "fulfillmentinventory")
@@ -172,21 +173,29 @@ def _hour(starts: dict[str, tuple[dt.datetime, str]], value: Any) -> tuple[dt.da
     return parsed
 
 
+# The buckets of an hourly notification: ASIN and startTime, then what `amounts` reads.
+_VIEW_BUCKET = f.Keys("asin", "starttime", "glanceviews")
+_SALES_BUCKET = f.Keys("asin", "starttime", "orderedunits", "orderedrevenue")
+Amounts = Callable[[dict[Any, Any], tuple[str | None, ...]], tuple[int, int]]
+
+
 def _hourly_events(
     buckets: Any,
     what: str,
     event_type: EventType,
     id_prefix: str,
-    amounts: Callable[[dict[Any, Any], dict[str, str]], tuple[int, int]],
-) -> Normalized:
+    keys: f.Keys,
+    amounts: Amounts,
+    events: Events,
+) -> None:
     """One event per hourly bucket (ASIN, startTime and what `amounts` reads: quantity, revenue in
-    paise) with a quantity; its external id names the ASIN and hour, so repeats are harmless."""
-    events = []
+    paise) with a quantity; its external id names the hour and ASIN, so repeats are harmless."""
     starts: dict[str, tuple[dt.datetime, str]] = {}
-    for index, (bucket, names) in enumerate(f.entries(buckets, what)):
+    for index, bucket in enumerate(f.array(buckets, what)):
+        names = keys[tuple(bucket)]
         try:
-            asin = f.text(bucket.get(names.get("asin")), "asin", limit=f.MAX_EXTERNAL_ID)
-            start, stamp = _hour(starts, bucket.get(names.get("starttime")))
+            asin = f.text(bucket.get(names[0]), "asin", limit=f.MAX_EXTERNAL_ID)
+            start, stamp = _hour(starts, bucket.get(names[1]))
             quantity, revenue_paise = amounts(bucket, names)
         except NormalizationError as exc:  # the bucket's path is written only when needed
             raise NormalizationError(f"{what}[{index}].{exc}") from exc
@@ -202,16 +211,15 @@ def _hourly_events(
                     external_id=f"{id_prefix}/{stamp}/{asin}",  # hour first: docs/decisions/0305
                 )
             )
-    return Normalized(events=events)
 
 
-def _glance_views(bucket: dict[Any, Any], names: dict[str, str]) -> tuple[int, int]:
-    return f.integer(bucket.get(names.get("glanceviews")), "glanceViews"), 0
+def _glance_views(bucket: dict[Any, Any], names: tuple[str | None, ...]) -> tuple[int, int]:
+    return f.integer(bucket.get(names[2]), "glanceViews"), 0
 
 
-def _ordered(bucket: dict[Any, Any], names: dict[str, str]) -> tuple[int, int]:
-    units = f.integer(bucket.get(names.get("orderedunits")), "orderedUnits")
-    revenue = bucket.get(names.get("orderedrevenue"))
+def _ordered(bucket: dict[Any, Any], names: tuple[str | None, ...]) -> tuple[int, int]:
+    units = f.integer(bucket.get(names[2]), "orderedUnits")
+    revenue = bucket.get(names[3])
     return units, 0 if revenue is None or not units else f.amount_paise(revenue, "orderedRevenue")
 
 
@@ -221,8 +229,9 @@ def _traffic(
     """Glance views per ASIN and hour: one view event per bucket, repeats of a bucket ignored."""
     buckets_key, _ = _HOURLY.of(payload, "Payload")
     buckets = payload.get(buckets_key)
-    hourly = _hourly_events(buckets, "detailPageTrafficEvents", EventType.view, "views", _glance_views)
-    events.extend(hourly.events)
+    _hourly_events(
+        buckets, "detailPageTrafficEvents", EventType.view, "views", _VIEW_BUCKET, _glance_views, events
+    )
 
 
 def _item_sales(
@@ -231,7 +240,9 @@ def _item_sales(
     """Ordered units and revenue per ASIN and hour: one order event per bucket."""
     _, buckets_key = _HOURLY.of(payload, "Payload")
     buckets = payload.get(buckets_key)
-    events.extend(_hourly_events(buckets, "itemSalesEventChanges", EventType.order, "sales", _ordered).events)
+    _hourly_events(
+        buckets, "itemSalesEventChanges", EventType.order, "sales", _SALES_BUCKET, _ordered, events
+    )
 
 
 def _order_change(
@@ -305,13 +316,8 @@ def parse_into(body: Any, store: StoreRef, products: Products, events: Events) -
     Raises NormalizationError as parse() does; the lists are then left part-filled."""
     if type(body) is not dict:
         f.require_object(body, "the notification")
-    keys = _NOTIFICATION[tuple(body)]
-    kind_key, metadata_key, time_key, payload_key, detail_key, detail_type_key, source_key = keys
-    if detail_key is not None and (detail_type_key is not None or source_key is not None):
-        detail = body[detail_key]
-        if isinstance(detail, dict):
-            body = detail  # the EventBridge event around the notification
-            kind_key, metadata_key, time_key, payload_key, _, _, _ = _NOTIFICATION[tuple(body)]
+    body, keys = _notification(body)
+    kind_key, metadata_key, time_key, payload_key = keys[:4]
     kind = body.get(kind_key)
     if not isinstance(kind, str) or not kind:
         raise NormalizationError("not an SP-API notification: NotificationType is missing")
@@ -324,7 +330,7 @@ def parse_into(body: Any, store: StoreRef, products: Products, events: Events) -
     stamp = body.get(time_key)
     when = None if stamp is None else f.time(stamp, "EventTime")
     if when is None and metadata is not None:
-        (published_key,) = _METADATA.of(metadata, "NotificationMetadata")
+        published_key = _METADATA.of(metadata, "NotificationMetadata")[0]
         when = f.opt_time(metadata.get(published_key), "NotificationMetadata.PublishTime")
     if when is None:
         raise NormalizationError("the notification has neither EventTime nor PublishTime")

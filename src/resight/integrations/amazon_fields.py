@@ -14,17 +14,6 @@ MAX_SKU = 200
 MAX_EXTERNAL_ID = 100
 
 
-def obj(value: Any, what: str) -> dict[str, Any]:
-    """A JSON object with its keys lower-cased, so `Payload` and `payload` read the same."""
-    if not isinstance(value, dict):
-        raise NormalizationError(f"{what} must be a JSON object")
-    return {key.lower(): item for key, item in value.items()}  # JSON object keys are strings
-
-
-def opt_obj(value: Any, what: str) -> dict[str, Any]:
-    return {} if value is None else obj(value, what)
-
-
 # Key shapes remembered per Keys, each of at most _SHAPE_KEYS_MAX keys (Amazon's objects have a
 # dozen), so that odd senders cannot grow them without end; others are worked out each time.
 _SHAPES_MAX = 1024
@@ -34,11 +23,11 @@ _SHAPE_KEYS_MAX = 64
 class Keys(dict[tuple[str, ...], tuple[str | None, ...]]):
     """Where a few fields are in JSON objects, whatever the case of their keys: `of(value, what)`
     gives, for each lower-case field name, the key as sent (None when absent), so that
-    `value.get(key)` reads what `obj(value, what).get(name)` would, without a lower-cased copy of
+    `value.get(key)` reads the field whatever the case of its key, without a lower-cased copy of
     each object. Worked out once per key shape (the keys in order): the objects of one kind of
     notification come in a handful of shapes. Of two keys differing only in case, the last one
-    wins, as with obj(). Hot paths index it directly, `keys[tuple(value)]`, once they have checked
-    that `value` is a dict (`if type(value) is not dict: require_object(value, what)`)."""
+    wins. Hot paths index it directly, `keys[tuple(value)]`, once they have checked that `value`
+    is a dict (`if type(value) is not dict: require_object(value, what)`)."""
 
     __slots__ = ("_names",)
 
@@ -60,7 +49,7 @@ class Keys(dict[tuple[str, ...], tuple[str | None, ...]]):
 
 
 def require_object(value: Any, what: str) -> None:
-    """The error obj() raises for anything but a JSON object (a dict, perhaps a subclass of it)."""
+    """NormalizationError for anything but a JSON object (a dict, perhaps a subclass of it)."""
     if not isinstance(value, dict):
         raise NormalizationError(f"{what} must be a JSON object")
 
@@ -76,37 +65,6 @@ def array(value: Any, what: str) -> list[dict[Any, Any]]:
         if type(entry) is not dict and not isinstance(entry, dict):
             raise NormalizationError(f"{what}[{index}] must be a JSON object")
     return value
-
-
-# Per key shape of the entries of a long array (an hourly notification's hundreds of buckets):
-# lower-case name -> the key as sent. Bounded, so odd senders cannot grow it without end.
-_KEY_NAMES: dict[tuple[str, ...], dict[str, str]] = {}
-_KEY_NAMES_MAX = 1024
-
-
-def entries(value: Any, what: str) -> list[tuple[dict[Any, Any], dict[str, str]]]:
-    """An array of JSON objects, each with its key names (lower-case name -> key as sent), read as
-    `entry.get(names.get("asin"))` (None for a missing key): what objects() gives without a
-    lower-cased copy of each entry, for long arrays of one shape. Of two keys differing only in
-    case, the last one wins, as with objects()."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise NormalizationError(f"{what} must be a JSON array")
-    found: list[tuple[dict[Any, Any], dict[str, str]]] = []
-    cache = _KEY_NAMES
-    for index, entry in enumerate(value):
-        if type(entry) is not dict:
-            if not isinstance(entry, dict):  # the entry's path is written only when it is wrong
-                raise NormalizationError(f"{what}[{index}] must be a JSON object")
-        keys = tuple(entry)
-        names = cache.get(keys)
-        if names is None:
-            names = {key.lower(): key for key in keys}  # JSON object keys are strings
-            if len(cache) < _KEY_NAMES_MAX and len(keys) <= _SHAPE_KEYS_MAX:
-                cache[keys] = names
-        found.append((entry, names))
-    return found
 
 
 def text(value: Any, what: str, *, limit: int = MAX_SKU) -> str:
