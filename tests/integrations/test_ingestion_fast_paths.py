@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from resight import bulksql
 from resight.catalog.models import Platform, Product
+from resight.errors import BadRequest
 from resight.events.models import Event, EventType
 from resight.india import rupees_to_paise
 from resight.integrations import amazon, inbox
 from resight.integrations import amazon_fields as f
 from resight.integrations.models import DeliveryStatus
-from resight.integrations.receiver import _collector_paused
+from resight.integrations.receiver import PAUSED_DECODE_BYTES, _decode, collector_paused
 from resight.integrations.records import NormalizationError, StoreRef
 from tests.factories import make_store
 
@@ -166,16 +168,67 @@ def test_events_only_batch_reads_prices_and_creates_products(db: Session) -> Non
 
 def test_collector_paused_for_a_group_only() -> None:
     assert gc.isenabled()
-    with _collector_paused():
+    with collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), _collector_paused():
+    with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError("a failed group")
     assert gc.isenabled()
     gc.disable()
     try:
-        with _collector_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()  # it was off before: left off
     finally:
         gc.enable()
+
+
+def test_collector_pauses_overlapping_come_back_with_the_last() -> None:
+    """The event loop's decode and the writer's group pause the collector together: it comes back
+    only when both are done, whichever ends first."""
+    assert gc.isenabled()
+    first, second = collector_paused(), collector_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 1, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 9, 5, 7, 42, tzinfo=dt.UTC),
+        dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=dt.UTC),  # a year of three digits is zero-padded
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+    ],
+)
+def test_sqlite_text_is_isoformat_without_the_offset(moment: dt.datetime) -> None:
+    expected = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    assert bulksql.sqlite_text(moment) == expected
+    assert bulksql.sqlite_text(moment) == expected  # from the remembered hour too
+
+
+def test_sqlite_text_after_the_hour_cache_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulksql, "_HOUR_TEXTS", {})
+    monkeypatch.setattr(bulksql, "_HOUR_TEXTS_MAX", 3)
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    moments = [start + dt.timedelta(minutes=37 * k, microseconds=k) for k in range(40)]
+    texts = [bulksql.sqlite_text(moment) for moment in moments]
+    assert texts == [m.replace(tzinfo=None).isoformat(" ", "microseconds") for m in moments]
+    assert len(bulksql._HOUR_TEXTS) <= 3
+
+
+def test_large_bodies_decode_with_the_collector_back_on_after() -> None:
+    items = [{"NotificationType": "X", "Payload": {"Amount": Decimal("1.5"), "k": k}} for k in range(3000)]
+    raw = inbox.json.dumps({"batch": items}, default=str).encode()
+    assert len(raw) >= PAUSED_DECODE_BYTES
+    assert _decode(raw) == inbox.decode_body(raw)
+    assert gc.isenabled()
+    with pytest.raises(BadRequest, match="not JSON"):
+        _decode(raw[:-1])
+    assert gc.isenabled()

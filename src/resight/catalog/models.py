@@ -136,6 +136,6 @@ class ProductHistory(Base):
     field: Mapped[HistoryField] = mapped_column(Enum(HistoryField, native_enum=False, length=32))
     value_int: Mapped[int | None] = mapped_column(BigInteger)
     value_text: Mapped[str | None] = mapped_column(String(32))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # no index of its own: migration events_0005
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))

@@ -74,16 +74,18 @@ _SLOTS: dict[str, tuple[int | None, int, int | None]] = {
 }
 _ADD = ", ".join(f"{name} = {{table}}.{name} + excluded.{name}" for name in COUNTERS)
 # Counters first: add_counts keeps each row as one list, counters then key (see there).
+# (head, row width, tail) of each upsert, for Bulk.insert_many.
 _PRODUCT_UPSERT = (
-    f"INSERT INTO product_hourly_metrics ({', '.join(COUNTERS)}, product_id, hour_start) "
-    f"VALUES ({placeholders(len(COUNTERS) + 2)}) "
-    f"ON CONFLICT (product_id, hour_start) DO UPDATE SET {_ADD.format(table='product_hourly_metrics')}"
+    f"INSERT INTO product_hourly_metrics ({', '.join(COUNTERS)}, product_id, hour_start)",
+    len(COUNTERS) + 2,
+    f"ON CONFLICT (product_id, hour_start) DO UPDATE SET {_ADD.format(table='product_hourly_metrics')}",
 )
 _SEGMENT_UPSERT = (
     f"INSERT INTO segment_hourly_metrics ({', '.join(COUNTERS)}, hour_start, store_id, category, "
-    f"marketplace) VALUES ({placeholders(len(COUNTERS) + 4)}) "
-    f"ON CONFLICT (hour_start, store_id, category) DO UPDATE SET "
-    f"{_ADD.format(table='segment_hourly_metrics')}"
+    "marketplace)",
+    len(COUNTERS) + 4,
+    "ON CONFLICT (hour_start, store_id, category) DO UPDATE SET "
+    f"{_ADD.format(table='segment_hourly_metrics')}",
 )
 Segment = tuple[int, Platform, str]  # a product's store, marketplace and category
 
@@ -176,8 +178,10 @@ def add_counts(
     if not by_product:
         return
     # Sorted by key so concurrent transactions lock buckets in the same order (no deadlocks).
-    bulk.executemany(_PRODUCT_UPSERT, [by_product[key][0] for key in sorted(by_product)])
-    bulk.executemany(_SEGMENT_UPSERT, [by_segment[key] for key in sorted(by_segment)])
+    head, width, tail = _PRODUCT_UPSERT
+    bulk.insert_many(head, width, [by_product[key][0] for key in sorted(by_product)], tail)
+    head, width, tail = _SEGMENT_UPSERT
+    bulk.insert_many(head, width, [by_segment[key] for key in sorted(by_segment)], tail)
 
 
 def rebuild_rollups(session: Session, since: dt.datetime | None = None) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from resight.bulksql import Bulk, placeholders
+from resight.bulksql import Bulk
 from resight.catalog.models import Platform
 from resight.db import utcnow
 from resight.events.models import EventType
@@ -98,16 +98,16 @@ def _insert_new(bulk: Bulk, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]
     """Insert the rows, skipping repeats; the (store, type, external id) of the rows stored, or
     None when every row was.
 
-    SQLite: one prepared executemany (much cheaper than a multi-row VALUES … RETURNING), whose
-    row count tells whether any row was a repeat (usually none: nothing more to read). Only then
-    are the new rows read back: this transaction is the only writer, so they are exactly those
-    above the largest id before the insert (ids may have gaps; this does not rely on them).
+    SQLite: multi-row INSERTs without RETURNING (Bulk.insert_many; much cheaper than VALUES …
+    RETURNING), whose row count tells whether any row was a repeat (usually none: nothing more
+    to read). Only then are the new rows read back: this transaction is the only writer, so they
+    are exactly those above the largest id before the insert (ids may have gaps; this does not
+    rely on them).
     PostgreSQL: VALUES … ON CONFLICT DO NOTHING RETURNING, safe against concurrent writers.
     """
     if not bulk.sqlite:
         return set(bulk.insert_returning(_INSERT, len(COLUMNS), rows, _NEW_ONLY))
     ((before,),) = bulk.query("SELECT coalesce(max(id), 0) FROM events")
-    insert = f"{_INSERT} VALUES ({placeholders(len(COLUMNS))}) {_SKIP_REPEATS}"
-    if bulk.execute_count(insert, rows) == len(rows):
+    if bulk.insert_many(_INSERT, len(COLUMNS), rows, _SKIP_REPEATS) == len(rows):
         return None
     return set(bulk.query("SELECT store_id, event_type, external_id FROM events WHERE id > ?", [before]))

@@ -28,6 +28,7 @@ from resight.events.service import PLATFORM_STORED, TYPE_STORED, insert_rows
 from resight.integrations.product_lookup import CHUNK, Catalog, resolve
 from resight.integrations.product_state import (
     HISTORY_INSERT,
+    HISTORY_WIDTH,
     apply_update,
     columns_for,
     comparable,
@@ -218,7 +219,7 @@ def _write(
     for columns, rows in by_columns.items():
         assignments = ", ".join(f"{name} = ?" for name in columns)
         bulk.executemany(f"UPDATE products SET updated_at = ?, {assignments} WHERE id = ?", rows)
-    bulk.executemany(HISTORY_INSERT, history)
+    bulk.insert_many(HISTORY_INSERT, HISTORY_WIDTH, history)
 
 
 def _touch_products(

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from operator import attrgetter, is_not
 from typing import Any
 
-from resight.bulksql import placeholders
 from resight.catalog.models import HistoryField
 from resight.integrations.records import ProductUpdate
 
@@ -128,10 +127,12 @@ def columns_for(plans: set[Plan], names_external_ids: bool) -> tuple[str, ...]:
     return tuple(name for name in STATE_COLUMNS if name in needed)
 
 
+# Bulk.insert_many's head and row width for product_history rows.
 HISTORY_INSERT = (
     "INSERT INTO product_history (product_id, field, value_int, value_text, event_time, delivery_id, "
-    f"recorded_at) VALUES ({placeholders(7)})"
+    "recorded_at)"
 )
+HISTORY_WIDTH = 7
 
 
 def comparable(value: Any) -> Any:

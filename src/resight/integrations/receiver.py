@@ -107,7 +107,7 @@ class Ingestion:
                     break
             deliveries = [(item, waiter) for item, waiter in batch if isinstance(item, inbox.Incoming)]
             if deliveries:
-                with _collector_paused():
+                with collector_paused():
                     outcomes = self._deliver_group(deliveries)
                 _settle(outcomes)
             for work, future in batch:
@@ -136,24 +136,46 @@ class Ingestion:
             future.set_result(result)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic collection while a group is applied; the collector runs again once it is done.
+class _CollectorPause:
+    """No cyclic collection while a group is applied or a large body decoded; the collector runs
+    again once the last of them is done.
 
     A batch keeps tens of thousands of tracked containers alive until it commits (its decoded
     JSON, records, product states), so a young-generation pass in the middle walks them all and
     frees nothing: 1.3-1.7 µs per event of a mixed batch, measured in the server
-    (docs/decisions/0303). When the group is done its records and product states are freed by
-    reference counting, before the next pass. The pause is process-wide and lasts one group (about
-    a second for the largest batch); reference counting frees everything without cycles meanwhile."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
+    (docs/decisions/0303). Decoding a batch's body on the event loop allocates them: with the
+    collector on, ~90 passes for a 5,000-notification body (4 % of a mixed batch's instructions,
+    decision 0303, fourth pass). When a group is done its records and product states are freed by
+    reference counting, before the next pass. The pause is process-wide, so the event loop's
+    decodes and the writer's groups share one count: the collector comes back when the count
+    drops to zero, and only if it was on when the first pause began. Each pause lasts one group or
+    one decode (about a second for the largest batch); reference counting frees everything
+    without cycles meanwhile."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._resume = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._resume:
+                    gc.enable()
+
+
+collector_paused = _CollectorPause()
+# Bodies from this size on are decoded with the collector paused (a single event's is ~300 bytes).
+PAUSED_DECODE_BYTES = 64 * 1024
 
 
 def _settle(outcomes: list[tuple[Waiter, Any, bool]]) -> None:
@@ -208,7 +230,11 @@ async def _read_body(chunks: BodyChunks, declared: str | None, limit: int) -> by
 
 def _decode(raw: bytes) -> Any:
     try:
-        body = inbox.decode_body(raw)
+        if len(raw) >= PAUSED_DECODE_BYTES:
+            with collector_paused():
+                body = inbox.decode_body(raw)
+        else:
+            body = inbox.decode_body(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not JSON: {exc}") from exc
     except RecursionError as exc:  # json's C parser gives up on deep nesting ([[[[...]]]])
