@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -232,3 +235,70 @@ def test_large_bodies_decode_with_the_collector_back_on_after() -> None:
     with pytest.raises(BadRequest, match="not JSON"):
         _decode(raw[:-1])
     assert gc.isenabled()
+
+
+# JSON texts as senders write them: numbers in every notation, any strings, nested containers.
+_number_texts = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.builds(
+        lambda sign, digits, fraction, exponent: f"{sign}{digits}{fraction}{exponent}",
+        st.sampled_from(["", "-"]),
+        st.sampled_from(["0", "1", "499", "123456789012345678901"]),
+        st.sampled_from(["", ".0", ".50", ".000001"]),
+        st.sampled_from(["", "e5", "E-3", "e+400", "E0"]),
+    ),
+)
+_json_texts = st.recursive(
+    st.one_of(
+        _number_texts,
+        st.text().map(lambda text: json.dumps(text, ensure_ascii=False)),
+        st.sampled_from(["true", "false", "null"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.lists(st.tuples(st.text(max_size=8), inner), max_size=5).map(
+            lambda pairs: "{" + ",".join(f"{json.dumps(key)}: {value}" for key, value in pairs) + "}"
+        ),
+    ),
+    max_leaves=30,
+)
+
+
+def _typed(value: Any) -> Any:
+    """A value with every number's type beside it: Decimal("1.0") == 1, but they decode apart."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, str(value))
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_json_texts)
+def test_bodies_decode_as_the_standard_library_decodes_them(text: str) -> None:
+    raw = text.encode()
+    assert _typed(inbox.decode_body(raw)) == _typed(json.loads(raw, parse_float=Decimal))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"a": 1.5}'.encode("utf-16"),
+        '{"a": 1.5}'.encode("utf-32"),
+        b'\xef\xbb\xbf{"a": 1.5}',  # a UTF-8 BOM
+        b'{"price": NaN, "stock": Infinity}',
+        b'{"sku": "\\ud800"}',  # a lone surrogate escape
+        b'{"a": 1, "a": 2.50}',  # the last of repeated keys
+    ],
+)
+def test_what_the_standard_library_accepts_is_still_accepted(raw: bytes) -> None:
+    assert repr(inbox.decode_body(raw)) == repr(json.loads(raw, parse_float=Decimal))
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b'{"a": 1} x', b"<xml/>", b'"\xff"', b'{"n": ' + b"9" * 5000 + b"}"]
+)
+def test_bodies_that_are_not_json_are_refused_as_such(raw: bytes) -> None:
+    with pytest.raises(BadRequest, match=r"^body is not JSON: "):
+        _decode(raw)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -82,9 +83,24 @@ class Receipt:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+# Numbers with a fraction or an exponent are given to Decimal as written.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+
+
 def decode_body(raw: bytes) -> Any:
-    """JSON with exact decimals: money never passes through a float."""
-    return json.loads(raw, parse_float=Decimal)
+    """JSON with exact decimals: money never passes through a float.
+
+    msgspec decodes the strict JSON that senders send, in half the time of the standard library
+    (a fifth of a webhook batch's decode cost went to building its objects; docs/decisions/0303,
+    fourth pass), to the same values: objects as dicts (the last of repeated keys wins), integers
+    of any size, other numbers as Decimal of their text. What it refuses, the standard library
+    decides as before, so nothing accepted before is refused now (a UTF-8 BOM, UTF-16 or UTF-32
+    text, NaN and Infinity, lone surrogate escapes). Raises ValueError (or RecursionError on
+    absurd nesting) for a body that is not JSON."""
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return json.loads(raw, parse_float=Decimal)
 
 
 def store_actor(store: StoreRef, request_id: str | None) -> Actor:
