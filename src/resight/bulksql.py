@@ -156,6 +156,36 @@ class Bulk:
             start += whole
         return changed
 
+    def update_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """`UPDATE table SET column = ?, … WHERE id = ?` for each row (its `columns`' values, then
+        its id; at most one row per id). On SQLite a hundred rows go to a statement, as
+        `UPDATE … FROM (VALUES …)` joined on the id (see insert_many; ~1 % of a mixed batch's
+        instructions, docs/decisions/0303); PostgreSQL: one row per execution."""
+        if not rows:
+            return
+        one = f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?"
+        if not self.sqlite:
+            self.executemany(one, rows)
+            return
+        width = len(columns) + 1
+        assignments = ", ".join(f"{name} = v.column{k}" for k, name in enumerate(columns, start=1))
+        group = "(" + placeholders(width) + ")"
+        start = 0
+        for size in ROWS_PER_STATEMENT[:-1]:
+            whole = (len(rows) - start) // size * size
+            if whole:
+                statement = (
+                    f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([group] * size)}) AS v "
+                    f"WHERE {table}.id = v.column{width}"
+                )
+                chunks = [
+                    list(chain.from_iterable(rows[at : at + size]))
+                    for at in range(start, start + whole, size)
+                ]
+                self.executemany(statement, chunks)
+                start += whole
+        self.executemany(one, rows[start:])
+
     def query(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         statement = self.sql(statement)
         with self._errors(statement, parameters) as cursor:

@@ -217,8 +217,7 @@ def _write(
                 row = (*row[:position], row[position].name, *row[position + 1 :])
             rows.append(row)
     for columns, rows in by_columns.items():
-        assignments = ", ".join(f"{name} = ?" for name in columns)
-        bulk.executemany(f"UPDATE products SET updated_at = ?, {assignments} WHERE id = ?", rows)
+        bulk.update_many("products", ("updated_at", *columns), rows)
     bulk.insert_many(HISTORY_INSERT, HISTORY_WIDTH, history)
 
 

@@ -1,5 +1,6 @@
-"""Bulk.insert_many (a hundred rows to a statement on SQLite) stores what one statement per row
-stores: the same rows, repeats skipped by the first copy, upserts adding up across statements."""
+"""Bulk.insert_many and Bulk.update_many (a hundred rows to a statement on SQLite) store what one
+statement per row stores: the same rows, repeats skipped by the first copy, upserts adding up
+across statements, every row updated by its id."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resight.bulksql import ROWS_PER_STATEMENT, Bulk
-from resight.catalog.models import Platform
+from resight.catalog.models import Platform, Product
 from resight.events import rollups
 from resight.events.models import Event, ProductHourlyMetrics
 from resight.events.service import PLATFORM_STORED, insert_rows
@@ -73,3 +74,22 @@ def test_rollup_upserts_add_up_across_statements(db: Session, count: int) -> Non
         for pid, hour, views in db.execute(select(m.product_id, m.hour_start, m.views)).all()
     }
     assert stored == {pair: 2 * k for k, pair in enumerate(pairs)}
+
+
+@pytest.mark.parametrize("count", [1, 9, 10, 11, 100, 237])
+def test_updates_by_id_across_statements(db: Session, count: int) -> None:
+    store = make_store(db)
+    products = [make_product(db, store, stock=0) for _ in range(count + 3)]
+    db.flush()
+    bulk = Bulk(db)
+    # Every product but the last three: a stock and a price of its own; in no particular order.
+    rows = [(k + 1, 1000 * (k + 1), product.id) for k, product in enumerate(products[:count])]
+    bulk.update_many("products", ("stock", "price_paise"), rows[1::2] + rows[::2])
+    db.expire_all()
+    stored = {
+        p.id: (p.stock, p.price_paise)
+        for p in db.scalars(select(Product).where(Product.store_id == store.id))
+    }
+    expected = {product_id: (stock, price) for stock, price, product_id in rows}
+    expected.update({p.id: (0, p.price_paise) for p in products[count:]})
+    assert stored == expected
