@@ -150,7 +150,9 @@ def test_rotation_keeps_the_old_secret_for_the_grace_period(client: TestClient, 
         assert old_secret not in credential.secret_encrypted
         assert new_secret not in credential.secret_encrypted
     audit = db.scalars(
-        select(AuditLog).where(AuditLog.entity_type == "store", AuditLog.entity_id == str(store.id))
+        select(AuditLog)
+        .where(AuditLog.entity_type == "store", AuditLog.entity_id == str(store.id))
+        .order_by(AuditLog.id)  # PostgreSQL returns rows in no particular order without one
     )
     rows = list(audit)
     assert [row.action for row in rows] == ["store.created", "store.secret_rotated"]
