@@ -77,7 +77,6 @@ class Bulk:
             if moment.tzinfo is None:
                 raise ValueError("naive datetime given; ReSight stores only timezone-aware UTC times")
             utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
-            # isoformat of a UTC time ends in "+00:00": cut it rather than make a naive copy.
             stored = sqlite_text(utc) if self.sqlite else utc
             self.stored_times[moment] = stored
         return stored

@@ -237,7 +237,7 @@ def _decode(raw: bytes) -> Any:
             body = inbox.decode_body(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not JSON: {exc}") from exc
-    except RecursionError as exc:  # json's C parser gives up on deep nesting ([[[[...]]]])
+    except RecursionError as exc:  # the decoders give up on deep nesting ([[[[...]]]])
         raise BadRequest("body is nested too deeply") from exc
     if not isinstance(body, dict | list):
         raise Unprocessable("body must be a JSON object (one event) or the batch form")
