@@ -137,22 +137,12 @@ class Bulk:
         (~40 % less CPU per events row, docs/decisions/0303, fourth pass). Rows are applied in
         order within a statement, so a later row meets an earlier one's conflict as it would
         one statement later. PostgreSQL: one row per execution (psycopg pipelines them)."""
-        if not rows:
-            return 0
         if not self.sqlite:
             return self.execute_count(f"{head} VALUES ({placeholders(width)}) {tail}", rows)
         group = "(" + placeholders(width) + ")"
-        changed, start = 0, 0
-        for size in ROWS_PER_STATEMENT:
-            whole = (len(rows) - start) // size * size
-            if whole == 0:
-                continue
-            statement = f"{head} VALUES {', '.join([group] * size)} {tail}"
-            chunks = [
-                list(chain.from_iterable(rows[at : at + size])) for at in range(start, start + whole, size)
-            ]
-            changed += self.execute_count(statement, chunks)
-            start += whole
+        changed = 0
+        for size, runs in _runs(rows):
+            changed += self.execute_count(f"{head} VALUES {', '.join([group] * size)} {tail}", runs)
         return changed
 
     def update_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -160,8 +150,6 @@ class Bulk:
         its id; at most one row per id). On SQLite a hundred rows go to a statement, as
         `UPDATE … FROM (VALUES …)` joined on the id (see insert_many; ~1 % of a mixed batch's
         instructions, docs/decisions/0303); PostgreSQL: one row per execution."""
-        if not rows:
-            return
         one = f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?"
         if not self.sqlite:
             self.executemany(one, rows)
@@ -169,21 +157,12 @@ class Bulk:
         width = len(columns) + 1
         assignments = ", ".join(f"{name} = v.column{k}" for k, name in enumerate(columns, start=1))
         group = "(" + placeholders(width) + ")"
-        start = 0
-        for size in ROWS_PER_STATEMENT[:-1]:
-            whole = (len(rows) - start) // size * size
-            if whole:
-                statement = (
-                    f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([group] * size)}) AS v "
-                    f"WHERE {table}.id = v.column{width}"
-                )
-                chunks = [
-                    list(chain.from_iterable(rows[at : at + size]))
-                    for at in range(start, start + whole, size)
-                ]
-                self.executemany(statement, chunks)
-                start += whole
-        self.executemany(one, rows[start:])
+        for size, runs in _runs(rows):
+            statement = (
+                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([group] * size)}) AS v "
+                f"WHERE {table}.id = v.column{width}"
+            )
+            self.executemany(one if size == 1 else statement, runs)
 
     def query(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         statement = self.sql(statement)
@@ -215,6 +194,20 @@ class Bulk:
             statement = f"{head} VALUES {', '.join([group] * len(chunk))} {tail}"
             returned.extend(self.query(statement, [value for row in chunk for value in row]))
         return returned
+
+
+def _runs(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[int, list[list[Any]]]]:
+    """The rows cut into runs of ROWS_PER_STATEMENT's sizes, largest first: (size, each run's
+    values in one list) per size used. Every row is in exactly one run, in order."""
+    start = 0
+    for size in ROWS_PER_STATEMENT:
+        whole = (len(rows) - start) // size * size
+        if whole:
+            yield (
+                size,
+                [list(chain.from_iterable(rows[at : at + size])) for at in range(start, start + whole, size)],
+            )
+            start += whole
 
 
 def placeholders(count: int) -> str:
