@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from operator import attrgetter, is_not
 from typing import Any
 
+from resight.bulksql import sqlite_text
 from resight.catalog.models import HistoryField
 from resight.integrations.records import ProductUpdate
 
@@ -140,12 +141,7 @@ def comparable(value: Any) -> Any:
     if value.__class__ is not str or (len(value) == 26 and value[10] == " " and value[19] == "."):
         return value
     parsed = dt.datetime.fromisoformat(value)
-    utc = (
-        parsed.replace(tzinfo=None)
-        if parsed.tzinfo is None
-        else parsed.astimezone(dt.UTC).replace(tzinfo=None)
-    )
-    return utc.isoformat(" ", "microseconds")
+    return sqlite_text(parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC))
 
 
 def apply_update(
