@@ -22,9 +22,9 @@ from resight.db import make_engine, make_session_factory, transaction
 from resight.events.rollups import COUNTERS, bucket_start
 from resight.migrations import runner
 from resight.ml.features import FEATURE_NAMES, encode
+from resight.ml.present import current_frame
 from resight.ml.registry import LoadedModel, ModelStore
 from resight.ml.scoring import run_cycle
-from resight.ml.snapshots import current_frame
 from resight.ml.training import TrainingConfig
 from resight.ml.warm import ScoringState
 

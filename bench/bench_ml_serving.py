@@ -24,9 +24,9 @@ from resight.db import make_engine, make_session_factory, transaction
 from resight.events.rollups import bucket_start
 from resight.migrations import runner
 from resight.ml.features import FEATURE_NAMES, encode
+from resight.ml.present import current_frame
 from resight.ml.registry import ModelStore
 from resight.ml.scoring import run_cycle
-from resight.ml.snapshots import current_frame
 from resight.ml.training import TrainingConfig
 from resight.rules.models import Rule, RuleKind, RuleScope
 from resight.users.models import Role

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -102,3 +103,27 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def reader_beside(session: Session) -> Session | None:
+    """A new session on another connection of `session`'s engine, for a read on another thread at
+    the same time as one on `session` (the caller closes it), or None where that other connection
+    would see other data than `session`: when `session` has written in its transaction (another
+    connection sees only what is committed) or its engine has one connection (in-memory SQLite).
+
+    Each read outside a transaction sees the newest commit when it starts, on PostgreSQL (read
+    committed) as on SQLite, so two statements on one connection may see different commits as
+    well as two statements on two connections: reading beside changes no guarantee."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or isinstance(bind.pool, SingletonThreadPool | StaticPool):
+        return None
+    if session.new or session.dirty or session.deleted:
+        return None
+    connection = session.connection()
+    if bind.dialect.name == "sqlite":
+        # The driver opens a transaction only to write (BEGIN before DML), never to read.
+        if connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            return None
+    elif connection.execute(text("SELECT txid_current_if_assigned()")).scalar() is not None:
+        return None  # PostgreSQL assigns a transaction id at its first write
+    return Session(bind=bind)

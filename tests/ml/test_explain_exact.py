@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from resight.ml.explain import contributions, explain
 from resight.ml.features import FEATURE_NAMES, encode
+from resight.ml.present import current_frame
 from resight.ml.registry import LoadedModel
-from resight.ml.snapshots import current_frame
 from tests.ml.conftest import Trained
 
 

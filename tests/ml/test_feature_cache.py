@@ -16,7 +16,8 @@ from resight.db import utcnow
 from resight.events.models import ProductHourlyMetrics
 from resight.ml.feature_cache import CacheStats, FeatureCache
 from resight.ml.features import FeatureSpec, RawFrame, encode
-from resight.ml.snapshots import bucket_floor, current_frame
+from resight.ml.present import current_frame
+from resight.ml.snapshots import bucket_floor
 from tests.factories import make_product
 from tests.ml.conftest import Trained
 

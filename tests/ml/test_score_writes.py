@@ -16,9 +16,10 @@ from resight.catalog.models import ListingStatus
 from resight.db import utcnow
 from resight.ml import score_writes
 from resight.ml.models import MlScore
+from resight.ml.present import current_frame
 from resight.ml.rule_candidates import FactorCache, candidates_of
 from resight.ml.scoring import run_cycle
-from resight.ml.snapshots import bucket_floor, current_frame
+from resight.ml.snapshots import bucket_floor
 from resight.ml.warm import ScoreTable, ScoringState
 from resight.rules.engine import apply_rules
 from resight.rules.models import Rule, RuleKind, RuleScope

@@ -14,7 +14,7 @@ from resight.config import Settings
 from resight.events.models import Alert, AlertStatus
 from resight.ml import scoring, worker
 from resight.ml.models import MlScore
-from resight.ml.snapshots import current_frame
+from resight.ml.present import current_frame
 from resight.ml.training import train_and_register
 from resight.ml.worker import FAILING_KEY, Scorer
 from tests.ml.conftest import Trained

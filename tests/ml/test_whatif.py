@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from resight.catalog.models import HistoryField, ProductHistory
 from resight.ml.models import MlScore
+from resight.ml.present import current_frame
 from resight.ml.scoring import candidates_of, ranking_key, score_frame
-from resight.ml.snapshots import current_frame
 from resight.rules.engine import apply_rules
 from resight.rules.models import Rule, RuleKind, RuleScope
 from resight.rules.service import active_rule_specs

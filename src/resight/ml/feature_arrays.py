@@ -1,6 +1,6 @@
 """The arrays behind the scorer's feature state (ml/feature_cache.py), pure numpy: window sums
 kept as integers per product, catalogue rows replaced or merged by id, and the frame built from
-them exactly as `snapshots.current_frame` builds it from the same values."""
+them exactly as `present.current_frame` builds it from the same values."""
 
 from __future__ import annotations
 

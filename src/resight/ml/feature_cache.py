@@ -1,7 +1,7 @@
 """The long-lived scorer's feature state: the scoring frame kept in memory and brought up to date
 from what changed, instead of re-reading the whole catalogue and a week of rollups every cycle.
 
-`FeatureCache.frame(session, now)` returns exactly what `snapshots.current_frame(session, now)`
+`FeatureCache.frame(session, now)` returns exactly what `present.current_frame(session, now)`
 returns (bit for bit, same row order: active products by id), under the assumptions below.
 
 What it keeps: the active products' catalogue columns (sorted by id), each product's integer
@@ -38,7 +38,7 @@ slice of product ids — catalogue row and windows recomputed from its own rollu
 every id is re-read once per RESIGHT_SCORING_RESYNC_HOURS (3 h) of cycle time. That spreads over
 ~360 cycles what a periodic full reload would do in one (a 15 s cycle at 1,000,000 products).
 The full reload — every active product, and every product's window sums from its rollup rows
-(snapshots.window_sums) — is left for when there is no state (a new lock holding
+(present.read_active) — is left for when there is no state (a new lock holding
 gets a new ScoringState), when time went backwards, when more than 24 h of buckets were skipped
 and when a quarter of the catalogue changed at once. A new model needs no reload: the frame does
 not depend on it (its spec only changes the matrix).
@@ -72,6 +72,7 @@ from resight.ml.feature_arrays import (
     take_rows,
 )
 from resight.ml.features import WINDOWS, FeatureSpec, Floats, Ints, RawFrame, encode
+from resight.ml.present import read_active
 from resight.ml.snapshots import (
     ACTIVE,
     Catalogue,
@@ -219,9 +220,8 @@ class FeatureCache:
     def _reload(self, session: Session, now: dt.datetime, moment: dt.datetime, reason: str) -> RawFrame:
         """Every active product, with its window sums from the database."""
         stamp = self.clock()
-        catalogue = load_catalogue(session, active_only=True)
+        catalogue, windows = read_active(session, moment)
         ids = catalogue.product_id
-        windows = _windows_of(session, ids, moment, everyone=True)
         closes = moment + self.lookback
         state = _State(
             moment=moment,
@@ -375,11 +375,8 @@ def _range_sums(session: Session, begin: dt.datetime, end: dt.datetime) -> tuple
     return data[starts, 0], np.add.reduceat(data[:, 1:], starts, axis=0)
 
 
-def _windows_of(session: Session, ids: Ints, moment: dt.datetime, everyone: bool = False) -> Ints:
+def _windows_of(session: Session, ids: Ints, moment: dt.datetime) -> Ints:
     """Window sums of the products `ids` (ascending; zeros for a product without activity), from
-    their own rollup rows; `everyone`: `ids` is the whole catalogue, so read every product's rows
-    in one statement rather than by lists of ids."""
-    if everyone:
-        return window_sums(session, ids, moment, restrict=False)
+    their own rollup rows, by lists of ids."""
     parts = [window_sums(session, chunk, moment) for chunk in _chunks(ids)]
     return np.concatenate(parts) if parts else np.zeros((0, len(WINDOWS), COUNTERS), dtype=np.int64)

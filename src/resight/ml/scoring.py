@@ -28,9 +28,10 @@ from resight.ml import score_writes
 from resight.ml.features import Floats, Ints, RawFrame, encode
 from resight.ml.history import record_cycle
 from resight.ml.models import MlScore
+from resight.ml.present import current_frame
 from resight.ml.registry import LoadedModel
 from resight.ml.rule_candidates import candidates_of as candidates_of  # whatif.py uses it from here
-from resight.ml.snapshots import current_frame, fetch_raw, packed_columns, unpack_columns
+from resight.ml.snapshots import fetch_raw, packed_columns, unpack_columns
 from resight.ml.warm import ScoreTable, ScoringState, WrittenScores
 from resight.rules.engine import Ranking, apply_rules
 from resight.rules.service import active_rule_specs

@@ -44,7 +44,6 @@ from resight.ml.features import (
     Ints,
     RawFrame,
     Strings,
-    window_activity,
 )
 
 ACTIVE = ListingStatus.active.value
@@ -356,21 +355,6 @@ def frame_from_catalogue(catalogue: Catalogue, index: Any, at: float, activity: 
         activity=trailing,
         units_7d=units_7d,
     )
-
-
-def current_frame(session: Session, now: dt.datetime, product_ids: Iterable[int] | None = None) -> RawFrame:
-    """Active products as they are now, with trailing activity from complete rollup buckets.
-
-    The frame's moment is the start of the bucket holding `now` — the moment the trailing windows
-    end at, and the kind of moment every training snapshot is — so the time features (age, IST
-    hour, weekday, festive) change when a bucket closes, not with every cycle. The window sums
-    are the integers ActivityIndex.trailing would add up from the same rollup rows
-    (`window_sums`), converted the same way (`features.window_activity`)."""
-    catalogue = load_catalogue(session, product_ids, active_only=True)
-    moment = bucket_floor(now)
-    windows = window_sums(session, catalogue.product_id, moment, restrict=product_ids is not None)
-    at = np.full(len(catalogue.product_id), moment.timestamp())
-    return catalogue_frame(catalogue, at, *window_activity(windows))
 
 
 # Historised fields: (field, catalogue attribute, scale from the stored integer).

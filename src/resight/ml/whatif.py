@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from resight.db import UTCDateTime
 from resight.errors import Conflict, NotFound
 from resight.ml.features import Floats, RawFrame
+from resight.ml.present import current_frame
 from resight.ml.registry import LoadedModel
 from resight.ml.scoring import RankBy, candidates_of, ranking_key, score_frame
-from resight.ml.snapshots import current_frame
 from resight.rules.engine import RuleSpec, apply_rules
 from resight.rules.models import RuleKind
 from resight.rules.service import active_rule_specs
