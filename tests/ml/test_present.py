@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from resight.catalog.models import Product, Store
 from resight.db import make_engine, make_session_factory, reader_beside, transaction
+from resight.events.alerts import resolve_alert
 from resight.events.models import ProductHourlyMetrics
 from resight.ml import present
+from resight.ml.registry import serving_row
 from resight.ml.snapshots import Catalogue, bucket_floor
+from resight.ml.worker import MODEL_KEY
 from tests.conftest import own_migrated_database
 from tests.factories import make_product
 from tests.ml.world import build_world
@@ -150,6 +153,17 @@ def test_reader_beside_is_a_connection_of_its_own(committed: Committed) -> None:
             assert reader.scalar(select(Product.id).limit(1)) is not None
         session.add(Product(store_id=1, marketplace="amazon", sku="x", title="t", brand="b", category="c"))
         assert reader_beside(session) is None  # pending, not yet flushed
+
+
+def test_the_scorers_steps_before_a_cycle_leave_reading_beside_possible(committed: Committed) -> None:
+    """The worker reads the serving model and resolves its model alert (none open) in the cycle's
+    transaction before the features: neither writes, so its reload still reads beside."""
+    with committed.factory() as session:
+        assert serving_row(session) is None
+        assert resolve_alert(session, MODEL_KEY) is None
+        reader = reader_beside(session)
+        assert reader is not None
+        reader.close()
 
 
 def test_no_reader_beside_on_an_in_memory_database() -> None:
