@@ -75,6 +75,7 @@ from resight.ml.features import WINDOWS, FeatureSpec, Floats, Ints, RawFrame, en
 from resight.ml.present import read_active
 from resight.ml.snapshots import (
     ACTIVE,
+    LISTED,
     Catalogue,
     bucket_floor,
     fetch_raw,
@@ -86,7 +87,7 @@ Objects = npt.NDArray[np.object_]
 SHORTEST = dt.timedelta(seconds=WINDOWS[0][1])  # one bucket: the hour that closed last
 MAX_GAP = dt.timedelta(hours=24)  # more buckets skipped than this: reload
 RELOAD_SHARE = 0.25  # more products changed at once than this share: a reload is cheaper
-CHUNK = 10_000  # ids per IN (...) list, below SQLite's limit on bound parameters
+CHUNK = LISTED  # ids per IN (...) list
 DEFAULT_LOOKBACK = dt.timedelta(minutes=5)
 DEFAULT_RESYNC_EVERY = dt.timedelta(hours=3)
 RESYNC_STEP = 0.02  # share of the ids the rolling resync re-reads in one cycle, at most
@@ -330,7 +331,7 @@ class FeatureCache:
         forced = np.isin(fresh.product_id, np.array([row[0] for row in resynced], dtype=np.int64))
         recompute = np.flatnonzero(active & (~same_seen | forced))
         if len(recompute):
-            windows[recompute] = _windows_of(session, fresh.product_id[recompute], state.moment)
+            windows[recompute] = window_sums(session, fresh.product_id[recompute], state.moment)
         self.stats.recomputed = len(recompute)
 
         if len(fresh.product_id) == len(changed_ids) and bool(np.all(found & active)):
@@ -373,10 +374,3 @@ def _range_sums(session: Session, begin: dt.datetime, end: dt.datetime) -> tuple
     if len(starts) == len(data):  # one bucket per product: nothing to add up
         return data[:, 0].copy(), data[:, 1:].copy()
     return data[starts, 0], np.add.reduceat(data[:, 1:], starts, axis=0)
-
-
-def _windows_of(session: Session, ids: Ints, moment: dt.datetime) -> Ints:
-    """Window sums of the products `ids` (ascending; zeros for a product without activity), from
-    their own rollup rows, by lists of ids."""
-    parts = [window_sums(session, chunk, moment) for chunk in _chunks(ids)]
-    return np.concatenate(parts) if parts else np.zeros((0, len(WINDOWS), COUNTERS), dtype=np.int64)

@@ -31,7 +31,6 @@ BESIDE_FROM = 20_000
 # The rollups read beside are summed into an array indexed by product id (the catalogue is not
 # known yet); ids spread thinner than this over their range are read after the products instead.
 DENSITY = 0.5
-LISTED = 10_000  # ids per IN (...) list, below SQLite's limit on bound parameters
 
 
 def current_frame(session: Session, now: dt.datetime, product_ids: Iterable[int] | None = None) -> RawFrame:
@@ -74,8 +73,6 @@ def _take(session: Session, ids: Ints, moment: dt.datetime, dense: Ints, low: in
     inside = (ids >= low) & (ids < low + len(dense))
     windows: Ints = np.zeros((len(ids), *dense.shape[1:]), dtype=np.int64)
     windows[inside] = dense[ids[inside] - low]
-    added = np.flatnonzero(~inside)
-    for start in range(0, len(added), LISTED):
-        rows = added[start : start + LISTED]
-        windows[rows] = window_sums(session, ids[rows], moment)
+    if not inside.all():
+        windows[~inside] = window_sums(session, ids[~inside], moment)
     return windows

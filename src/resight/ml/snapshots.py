@@ -52,6 +52,7 @@ LABEL_SECONDS = 86_400  # the label: orders in the next 24 hours
 # Separators and formats are written into the SQL: SQLite reads a bound one again for every row.
 _COMMA: ColumnElement[str] = literal_column("','")
 _NO_INTEGERS: Ints = np.empty(0, dtype=np.int64)
+LISTED = 10_000  # ids per IN (...) list, below SQLite's limit on bound parameters
 
 
 def bucket_geometry() -> tuple[int, int]:
@@ -252,13 +253,19 @@ def window_sums(session: Session, product_ids: Ints, moment: dt.datetime, restri
     into a text per column (`packed_columns`) and added to the narrowest window holding the
     bucket; the windows are nested, so a running sum over them gives each window. Memory holds
     one bucket's texts at a time, however many buckets a week of a live catalogue has (up to 168
-    per product). `restrict`: read only these products' rows (an IN list: at most CHUNK ids,
+    per product). `restrict`: read only these products' rows (IN lists of at most LISTED ids,
     `_listed_window_sums`) rather than every product's rows of the week (rows of other products
     are ignored)."""
     m = ProductHourlyMetrics.__table__.c
     counters = (m.views, m.clicks, m.add_to_carts, m.orders, m.gmv_paise, m.units)
     if restrict:
-        return _listed_window_sums(session, product_ids, moment, counters)
+        parts = [
+            _listed_window_sums(session, product_ids[start : start + LISTED], moment, counters)
+            for start in range(0, len(product_ids), LISTED)
+        ]
+        if not parts:
+            return np.zeros((0, len(WINDOWS), len(counters)), dtype=np.int64)
+        return np.concatenate(parts)
     windows: Ints = np.zeros((len(product_ids), len(WINDOWS), len(counters)), dtype=np.int64)
     query = (
         select(epoch(session, m.hour_start), *packed_columns(session, (m.product_id, *counters)))
