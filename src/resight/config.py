@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     realtime_debounce_seconds: float = Field(
         default=0.25, ge=0, validation_alias="RESIGHT_REALTIME_DEBOUNCE_SECONDS"
     )
+    # The Redis pub/sub channel of one deployment; unset: named after the database (realtime/feeds.py).
+    realtime_channel: str | None = Field(
+        default=None, min_length=1, validation_alias="RESIGHT_REALTIME_CHANNEL"
+    )
 
     # The ML engine (docs/MODEL.md).
     models_dir: Path = Field(default=Path("models"), validation_alias="RESIGHT_MODELS_DIR")

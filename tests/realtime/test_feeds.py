@@ -15,7 +15,7 @@ from resight.config import Settings
 from resight.db import utcnow
 from resight.events.models import Alert, AlertStatus
 from resight.ml.models import MlModel, MlScore, ModelStatus
-from resight.realtime.feeds import LiveFeeds, publishing_scores
+from resight.realtime.feeds import LiveFeeds, publishing_scores, realtime_channel
 from resight.realtime.hub import Client, Hub, RedisBackend
 from tests.factories import make_product
 from tests.realtime.test_hub import REDIS_URL, needs_redis
@@ -62,7 +62,7 @@ def test_the_scorer_publishes_each_cycle_to_the_api_processes(
     worker_settings = settings.model_copy(update={"redis_url": REDIS_URL})
 
     async def scenario() -> None:
-        api_process = Hub(RedisBackend(REDIS_URL))
+        api_process = Hub(RedisBackend(REDIS_URL, realtime_channel(worker_settings)))
         await api_process.start()
         dashboard = api_process.connect()
         async with publishing_scores(worker_settings, session_factory) as on_scored:

@@ -8,12 +8,15 @@ built per process, for the product ids that process's own clients subscribed to.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from resight.config import Settings
@@ -141,9 +144,38 @@ class LiveFeeds:
             self.hub.deliver(Frame(Topic.item.value, encode(Topic.item, view), product_id))
 
 
+CHANNEL_PREFIX = "resight:realtime:"
+
+
+def database_identity(database_url: str) -> str:
+    """The database a URL reaches, without driver, credentials or options: `sqlite:/abs/path` or
+    `postgresql://host:port/name`. Processes of one deployment name one database, however written."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = url.database or ":memory:"
+        if path != ":memory:" and not path.startswith("file:"):
+            path = os.path.realpath(path)
+        return f"sqlite:{path}"
+    port = url.port or (5432 if backend == "postgresql" else "")
+    return f"{backend}://{(url.host or '').lower()}:{port}/{url.database or ''}"
+
+
+def realtime_channel(settings: Settings) -> str:
+    """The Redis channel of this deployment. Redis pub/sub ignores database numbers, so every
+    deployment sharing a Redis hears every channel's name: a fixed name would carry one seller's
+    rankings to another's dashboards. Named after the database unless RESIGHT_REALTIME_CHANNEL is set
+    (processes that reach one database by different host names must set it, to the same value)."""
+    if settings.realtime_channel:
+        return settings.realtime_channel
+    digest = hashlib.sha256(database_identity(settings.database_url).encode()).hexdigest()[:16]
+    return CHANNEL_PREFIX + digest
+
+
 def make_hub(settings: Settings) -> Hub:
     return Hub.from_url(
         settings.redis_url,
+        realtime_channel(settings),
         queue_size=settings.ws_queue_size,
         debounce=settings.realtime_debounce_seconds,
     )

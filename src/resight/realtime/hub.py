@@ -28,7 +28,6 @@ from resight.db import utcnow
 
 log = logging.getLogger("resight.realtime")
 
-CHANNEL = "resight:realtime"
 CHANGED = "_changed"  # internal: products whose item view may have changed; never sent to clients
 
 
@@ -131,7 +130,7 @@ class RedisBackend:
     """Several processes: frames travel through one Redis channel; each process delivers what it hears,
     its own frames included, so there is one path for every message."""
 
-    def __init__(self, url: str, channel: str = CHANNEL) -> None:
+    def __init__(self, url: str, channel: str) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.Redis.from_url(url, decode_responses=True)
@@ -234,8 +233,8 @@ class Hub:
         self._changed_tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
-    def from_url(cls, redis_url: str | None, **kwargs: Any) -> Hub:
-        return cls(RedisBackend(redis_url) if redis_url else LocalBackend(), **kwargs)
+    def from_url(cls, redis_url: str | None, channel: str, **kwargs: Any) -> Hub:
+        return cls(RedisBackend(redis_url, channel) if redis_url else LocalBackend(), **kwargs)
 
     # lifecycle ---------------------------------------------------------------------------------
 
