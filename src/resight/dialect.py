@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, Table, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 
 def upsert_insert(session: Session, table: Table) -> Any:
@@ -51,3 +53,13 @@ def contains_ignoring_case(
     if session.get_bind().dialect.name == "postgresql":
         return column.ilike(pattern, escape="\\")
     return column.like(pattern, escape="\\")
+
+
+def not_for_seeking(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column, but not as a way into the table: for a query that must be driven by another
+    index (the ranking's order) although this column's index would match fewer rows. SQLite plans
+    without statistics and takes any equality's index, so the column goes behind a unary `+`, its
+    documented way to disqualify an index; PostgreSQL weighs both plans by statistics and LIMIT."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)

@@ -101,3 +101,60 @@ def test_pages_of_the_whole_ranking_follow_the_ranks(
     page = _search(ml_client, headers, offset=7, limit=5)["items"]
     assert [item["id"] for item in page] == [item["id"] for item in everything[7:12]]
     assert _search(ml_client, headers, offset=len(everything), limit=5)["items"] == []
+
+
+def test_category_and_brand_match_as_rules_do_and_either_plan_finds_the_same_page(
+    db: Session, trained: Trained, ml_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    products = trained.world.products
+    # Stored spellings differ from what a seller types: case, spaces around ">", a deeper level.
+    products[0].category = "ethnic wear>KURTAS>Cotton"
+    products[1].brand = "  puma "
+    products[2].category = "Ethnic Wearables"  # a prefix of the text, not of the path: no match
+    db.flush()
+    trained.cycle(db)
+    headers = headers_for(db, Role.viewer)
+    everything = _search(ml_client, headers, limit=1000)["items"]
+
+    def expected(category: str | None = None, brand: str | None = None) -> list[int]:
+        by_id = {p.id: p for p in products}
+        return [
+            item["id"]
+            for item in everything
+            if (category is None or by_id[item["id"]].category in category_spellings[category])
+            and (brand is None or by_id[item["id"]].brand.strip().casefold() == brand)
+        ]
+
+    category_spellings = {
+        "kurtas": {"Ethnic Wear > Kurtas", "ethnic wear>KURTAS>Cotton"},
+        "cotton": {"ethnic wear>KURTAS>Cotton"},
+    }
+    kurtas, cotton_kurtas = expected("kurtas"), expected("cotton")
+    pumas = expected(brand="puma")
+    assert len(kurtas) > 10
+    assert cotton_kurtas == [products[0].id]
+    assert products[1].id in pumas
+    assert products[2].id not in kurtas
+    for walks in (True, False):  # the ranking's index drives the page, or the filter's does
+        monkeypatch.setattr(service, "_walks_the_ranking", lambda *_, walks=walks: walks)
+        found = _search(ml_client, headers, category=" Ethnic wear >  kurtas ", limit=1000)
+        assert [item["id"] for item in found["items"]] == kurtas
+        assert found["total"] == len(kurtas)
+        page = _search(ml_client, headers, category="ETHNIC WEAR > KURTAS", offset=3, limit=4)
+        assert [item["id"] for item in page["items"]] == kurtas[3:7]
+        deeper = _search(ml_client, headers, category="Ethnic Wear > Kurtas > cotton")
+        assert [item["id"] for item in deeper["items"]] == cotton_kurtas
+        brand = _search(ml_client, headers, brand="PUMA", limit=1000)
+        assert [item["id"] for item in brand["items"]] == pumas
+        both = _search(ml_client, headers, category="footwear", brand="puma", marketplace="amazon")
+        by_id = {p.id: p for p in products}
+        assert [item["id"] for item in both["items"]] == [
+            i
+            for i in pumas
+            if by_id[i].category.startswith("Footwear") and by_id[i].marketplace == Platform.amazon
+        ]
+        nothing = _search(ml_client, headers, category="Home > Lamps")
+        assert nothing["items"] == []
+        assert nothing["total"] == 0
+    # A category without levels, or a blank brand, filters nothing (as a blank q does).
+    assert _search(ml_client, headers, category=" > ", brand="  ")["total"] == len(everything)

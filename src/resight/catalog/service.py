@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from resight.catalog.models import Platform, Product
 from resight.errors import NotFound
@@ -14,6 +14,17 @@ def get_product(session: Session, product_id: int) -> Product:
     if product is None:
         raise NotFound(f"product {product_id} not found")
     return product
+
+
+def distinct_values(session: Session, column: InstrumentedAttribute[str]) -> list[str]:
+    """Every distinct value of an indexed column of products, in index order, found by one index
+    seek per value (a loose index scan: the next value is the smallest above the last). SELECT
+    DISTINCT would read every entry: 60 categories of 1,000,000 products cost ~60 seeks instead.
+    The column must lead an index, or each seek becomes a scan."""
+    seen = select(func.min(column).label("value")).cte("seen", recursive=True)
+    above = select(func.min(column)).where(column > seen.c.value).scalar_subquery()
+    seen = seen.union_all(select(above).where(seen.c.value.is_not(None)))
+    return list(session.scalars(select(seen.c.value).where(seen.c.value.is_not(None))))
 
 
 def _escape_like(text: str) -> str:

@@ -25,13 +25,29 @@ class RankRequest(BaseModel):
     limit: int = Field(default=50, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
     marketplace: Platform | None = None
-    category: str | None = Field(default=None, description="A category path; matches its subcategories too.")
-    brand: str | None = None
+    category: str | None = Field(
+        default=None,
+        description="A category path such as 'Ethnic Wear > Kurtas'; matches its subcategories too. "
+        "Case and spaces around ' > ' are ignored, as in rules; blank means none.",
+    )
+    brand: str | None = Field(
+        default=None, description="A brand, case ignored, as in rules; blank means none."
+    )
     q: str | None = Field(
         default=None,
         max_length=MAX_QUERY_LENGTH,
         description="Case-insensitive substring of the title, SKU or brand (trimmed; blank means none).",
     )
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _category_without_levels_means_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.replace(">", "").strip() else value
+
+    @field_validator("brand", mode="before")
+    @classmethod
+    def _blank_brand_means_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("q", mode="before")
     @classmethod

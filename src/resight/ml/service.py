@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from resight.catalog.models import Product
-from resight.dialect import contains_ignoring_case
+from resight.catalog.models import Platform, Product
+from resight.catalog.service import distinct_values
+from resight.dialect import contains_ignoring_case, not_for_seeking
 from resight.errors import NotFound
 from resight.events.metrics_service import product_metrics
 from resight.india import paise_to_rupees
@@ -16,6 +18,7 @@ from resight.ml.models import MlModel, MlScore, ModelStatus
 from resight.ml.registry import ModelStore
 from resight.ml.schemas import ItemOut, RankedItemOut, RankRequest, RankResponse, RuleRef
 from resight.ml.whatif import gmv_paise
+from resight.rules.candidates import CATEGORY_SEPARATOR, normalise_category, normalise_key
 from resight.rules.models import Rule
 
 
@@ -59,16 +62,23 @@ def rule_refs(session: Session, ids: set[int]) -> dict[int, RuleRef]:
     }
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _categories_under(session: Session, path: str) -> list[str]:
+    """The stored category strings at `path` or below it, compared as rules compare them (case and
+    spacing around " > " ignored): found among the distinct categories, then matched exactly, so
+    the filter seeks the category index instead of testing lower(category) product by product."""
+    target = normalise_category(path)
+    below = target + CATEGORY_SEPARATOR
+    return [
+        stored
+        for stored in distinct_values(session, Product.category)
+        if (normalised := normalise_category(stored)) == target or normalised.startswith(below)
+    ]
 
 
-def _category_match(category: str) -> ColumnElement[bool]:
-    path = category.strip()
-    return or_(
-        func.lower(Product.category) == path.lower(),
-        func.lower(Product.category).like(_escape_like(path.lower()) + " > %", escape="\\"),
-    )
+def _brands_named(session: Session, brand: str) -> list[str]:
+    """The stored spellings of a brand (case and outer spaces ignored, as rules compare brands)."""
+    wanted = normalise_key(brand)
+    return [stored for stored in distinct_values(session, Product.brand) if normalise_key(stored) == wanted]
 
 
 def _text_match(session: Session, query: str) -> ColumnElement[bool]:
@@ -81,37 +91,77 @@ def _text_match(session: Session, query: str) -> ColumnElement[bool]:
 RANK_COUNT_CAP = 10_000
 
 
+@dataclass(frozen=True)
+class _RankFilter:
+    """A POST /rank filter, its categories and brands resolved to the stored strings they match."""
+
+    marketplace: Platform | None
+    categories: list[str] | None
+    brands: list[str] | None
+    q: str | None
+
+    @classmethod
+    def of(cls, session: Session, request: RankRequest) -> _RankFilter:
+        return cls(
+            marketplace=request.marketplace,
+            categories=_categories_under(session, request.category) if request.category else None,
+            brands=_brands_named(session, request.brand) if request.brand else None,
+            q=request.q,
+        )
+
+    def conditions(self, session: Session, *, seeking: bool = True) -> list[ColumnElement[bool]]:
+        """The product conditions. Not `seeking`: none of them may drive the query (the ranking's
+        index does: see `_walks_the_ranking`)."""
+
+        def column(attribute: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+            return attribute.expression if seeking else not_for_seeking(session, attribute.expression)
+
+        conditions: list[ColumnElement[bool]] = []
+        if self.marketplace is not None:
+            conditions.append(column(Product.marketplace) == self.marketplace)
+        if self.categories is not None:
+            conditions.append(column(Product.category).in_(self.categories))
+        if self.brands is not None:
+            conditions.append(column(Product.brand).in_(self.brands))
+        if self.q:
+            conditions.append(_text_match(session, self.q))
+        return conditions
+
+
+def _walks_the_ranking(request: RankRequest, ranked: int, matches: int) -> bool:
+    """Whether to find a filtered page by walking the ranking in order, testing each product, rather
+    than reading every match and sorting it. Walking visits about (offset + limit) × ranked ÷ matches
+    products; reading visits every match (at least `matches`, the count up to its cap)."""
+    return (request.offset + request.limit) * ranked < matches * matches
+
+
 def rank_items(session: Session, request: RankRequest) -> RankResponse:
-    conditions: list[ColumnElement[bool]] = [MlScore.rank.is_not(None)]
-    if request.marketplace is not None:
-        conditions.append(Product.marketplace == request.marketplace)
-    if request.category:
-        conditions.append(_category_match(request.category))
-    if request.brand:
-        conditions.append(func.lower(Product.brand) == request.brand.strip().lower())
-    if request.q:
-        conditions.append(_text_match(session, request.q))
-    joined = select(MlScore, Product).join(Product, Product.id == MlScore.product_id).where(*conditions)
-    if len(conditions) == 1:  # the whole ranking: counted on the rank index alone
-        total, capped = int(session.scalar(select(func.count()).where(conditions[0])) or 0), False
+    ranked_only = MlScore.rank.is_not(None)
+    # Ranks are the positions 1..N of the ranking: N is the last entry of the rank index.
+    ranked = int(session.scalar(select(func.max(MlScore.rank))) or 0)
+    chosen = _RankFilter.of(session, request)
+    conditions = chosen.conditions(session)
+    joined = select(MlScore, Product).join(Product, Product.id == MlScore.product_id)
+    if not conditions:
+        total, capped = ranked, False
+        # A page of the whole ranking is one seek on the rank index.
+        page = joined.where(ranked_only, MlScore.rank > request.offset)
     else:
-        # Counting every match of a filter means visiting every product (seconds at 1,000,000):
-        # count up to a cap and say when there are more.
+        # Counting every match of a broad filter (a marketplace: a third of the catalogue) means
+        # visiting every match: count up to a cap and say when there are more.
         matches = (
             select(MlScore.product_id)
             .join(Product, Product.id == MlScore.product_id)
-            .where(*conditions)
+            .where(ranked_only, *conditions)
             .limit(RANK_COUNT_CAP + 1)
             .subquery()
         )
         counted = int(session.scalar(select(func.count()).select_from(matches)) or 0)
         total, capped = min(counted, RANK_COUNT_CAP), counted > RANK_COUNT_CAP
-    if len(conditions) == 1:
-        # Ranks are the positions 1..total of the ranking: a page is one seek on the rank index.
-        page = joined.where(MlScore.rank > request.offset)
-    else:
-        page = joined.offset(request.offset)
-    rows = session.execute(page.order_by(MlScore.rank).limit(request.limit)).all()
+        if _walks_the_ranking(request, ranked, counted):
+            conditions = chosen.conditions(session, seeking=False)
+        page = joined.where(ranked_only, *conditions).offset(request.offset)
+    rows = session.execute(page.order_by(MlScore.rank).limit(request.limit)).all() if total else []
     refs = rule_refs(session, {i for score, _ in rows for i in (score.rules_applied or [])})
     items = [
         RankedItemOut(
