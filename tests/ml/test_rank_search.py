@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from resight.catalog.models import Platform
 from resight.ml import service
+from resight.ml.schemas import RankRequest
 from resight.users.models import Role
 from tests.factories import headers_for
 from tests.ml.conftest import Trained
@@ -135,8 +136,10 @@ def test_category_and_brand_match_as_rules_do_and_either_plan_finds_the_same_pag
     assert cotton_kurtas == [products[0].id]
     assert products[1].id in pumas
     assert products[2].id not in kurtas
-    for walks in (True, False):  # the ranking's index drives the page, or the filter's does
-        monkeypatch.setattr(service, "_walks_the_ranking", lambda *_, walks=walks: walks)
+    # The ranking's index drives the page (all the way down, or within a window too short, so the
+    # page is read after all), or the filter's index does.
+    for window in (10**9, 1, None):
+        monkeypatch.setattr(service, "_walk_window", lambda *_, window=window: window)
         found = _search(ml_client, headers, category=" Ethnic wear >  kurtas ", limit=1000)
         assert [item["id"] for item in found["items"]] == kurtas
         assert found["total"] == len(kurtas)
@@ -158,3 +161,13 @@ def test_category_and_brand_match_as_rules_do_and_either_plan_finds_the_same_pag
         assert nothing["total"] == 0
     # A category without levels, or a blank brand, filters nothing (as a blank q does).
     assert _search(ml_client, headers, category=" > ", brand="  ")["total"] == len(everything)
+
+
+def test_a_page_walks_the_ranking_only_where_that_visits_fewer_products_than_reading() -> None:
+    first_page, deep_page = RankRequest(limit=50), RankRequest(limit=50, offset=5_000)
+    # 16,667 matches in 1,000,000: the first page lies around rank 3,000; look 4 times as far.
+    assert service._walk_window(first_page, 1_000_000, 16_667) == 4 * 3_000
+    # 5,050 matches down, an even spread reaches rank ~303,000: reading 16,667 matches is cheaper.
+    assert service._walk_window(deep_page, 1_000_000, 16_667) is None
+    assert service._walk_window(deep_page, 1_000_000, 500_000) == 4 * 10_100
+    assert service._walk_window(first_page, 1_000_000, 1) is None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -111,7 +112,7 @@ class _RankFilter:
 
     def conditions(self, session: Session, *, seeking: bool = True) -> list[ColumnElement[bool]]:
         """The product conditions. Not `seeking`: none of them may drive the query (the ranking's
-        index does: see `_walks_the_ranking`)."""
+        index does: see `_walk_window`)."""
 
         def column(attribute: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
             return attribute.expression if seeking else not_for_seeking(session, attribute.expression)
@@ -127,41 +128,85 @@ class _RankFilter:
             conditions.append(_text_match(session, self.q))
         return conditions
 
+    def counts_by_index(self) -> bool:
+        """Whether every condition is on an indexed column (no text search), so that counting the
+        matching products needs their indexes alone."""
+        return not self.q
 
-def _walks_the_ranking(request: RankRequest, ranked: int, matches: int) -> bool:
-    """Whether to find a filtered page by walking the ranking in order, testing each product, rather
-    than reading every match and sorting it. Walking visits about (offset + limit) × ranked ÷ matches
-    products; reading visits every match (at least `matches`, the count up to its cap)."""
-    return (request.offset + request.limit) * ranked < matches * matches
+
+# A walk down the ranking looks this many times further than an even spread of the matches needs.
+WALK_SLACK = 4
+
+
+def _products_matching(session: Session, chosen: _RankFilter, up_to: int) -> int:
+    """How many products the filter matches, ranked or not, up to `up_to`: counted on the filter's
+    indexes alone, cheaper per match than the ranked count, which reads each match's score."""
+    matching = select(Product.id).where(*chosen.conditions(session)).limit(up_to).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+def _walk_window(request: RankRequest, ranked: int, matches: int) -> int | None:
+    """How far down the ranking to look for a filtered page (walking it in rank order, testing each
+    product), or None to read every match and sort them. Were the matches spread evenly over the
+    ranking, the page would end by rank (offset + limit) × ranked ÷ matches; reading visits every
+    match. A walk looks WALK_SLACK times as far, and a page it leaves short (a filter whose products
+    sit low in the ranking) is read instead."""
+    spread = -(-(request.offset + request.limit) * ranked // max(matches, 1))
+    return WALK_SLACK * spread if spread < matches else None
+
+
+def _filtered_page(
+    session: Session, request: RankRequest, chosen: _RankFilter, ranked: int, matches: int
+) -> list[Any]:
+    """The page of a filtered ranking, by a walk down the ranking or by reading every match."""
+    joined = select(MlScore, Product).join(Product, Product.id == MlScore.product_id)
+    ranked_only = MlScore.rank.is_not(None)
+    window = _walk_window(request, ranked, matches)
+    if window is not None:
+        walk = joined.where(ranked_only, *chosen.conditions(session, seeking=False))
+        if window < ranked:
+            walk = walk.where(MlScore.rank <= window)
+        rows = list(session.execute(walk.order_by(MlScore.rank).offset(request.offset).limit(request.limit)))
+        if len(rows) == request.limit or window >= ranked:
+            return rows
+    read = joined.where(ranked_only, *chosen.conditions(session))
+    return list(session.execute(read.order_by(MlScore.rank).offset(request.offset).limit(request.limit)))
 
 
 def rank_items(session: Session, request: RankRequest) -> RankResponse:
-    ranked_only = MlScore.rank.is_not(None)
     # Ranks are the positions 1..N of the ranking: N is the last entry of the rank index.
     ranked = int(session.scalar(select(func.max(MlScore.rank))) or 0)
     chosen = _RankFilter.of(session, request)
     conditions = chosen.conditions(session)
-    joined = select(MlScore, Product).join(Product, Product.id == MlScore.product_id)
     if not conditions:
         total, capped = ranked, False
         # A page of the whole ranking is one seek on the rank index.
-        page = joined.where(ranked_only, MlScore.rank > request.offset)
+        page = (
+            select(MlScore, Product)
+            .join(Product, Product.id == MlScore.product_id)
+            .where(MlScore.rank > request.offset)
+            .order_by(MlScore.rank)
+            .limit(request.limit)
+        )
+        rows = list(session.execute(page)) if ranked else []
     else:
         # Counting every match of a broad filter (a marketplace: a third of the catalogue) means
         # visiting every match: count up to a cap and say when there are more.
         matches = (
             select(MlScore.product_id)
             .join(Product, Product.id == MlScore.product_id)
-            .where(ranked_only, *conditions)
+            .where(MlScore.rank.is_not(None), *conditions)
             .limit(RANK_COUNT_CAP + 1)
             .subquery()
         )
         counted = int(session.scalar(select(func.count()).select_from(matches)) or 0)
         total, capped = min(counted, RANK_COUNT_CAP), counted > RANK_COUNT_CAP
-        if _walks_the_ranking(request, ranked, counted):
-            conditions = chosen.conditions(session, seeking=False)
-        page = joined.where(ranked_only, *conditions).offset(request.offset)
-    rows = session.execute(page.order_by(MlScore.rank).limit(request.limit)).all() if total else []
+        # Past the cap, a walk pays off from isqrt((offset + limit) × ranked) matches on: count the
+        # products up to there to know which side the filter is on (~3 ms for 23,000 on SQLite).
+        enough = math.isqrt((request.offset + request.limit) * ranked) + 1
+        if capped and counted < enough and chosen.counts_by_index():
+            counted = max(counted, _products_matching(session, chosen, up_to=enough))
+        rows = _filtered_page(session, request, chosen, ranked, counted) if counted else []
     refs = rule_refs(session, {i for score, _ in rows for i in (score.rules_applied or [])})
     items = [
         RankedItemOut(
