@@ -66,6 +66,12 @@ def test_filters(client: TestClient, db: Session) -> None:
     assert ids(store=amazon.id) == {kurta.id, lookalike.id}
     assert ids(category="Ethnic Wear") == {kurta.id, saree.id}
     assert ids(category="Ethnic Wear > Sarees") == {saree.id}
+    # Names compare as rules compare them: case and the spacing around ">" do not matter.
+    assert ids(category=" ethnic wear>SAREES") == {saree.id}
+    cotton = make_product(db, amazon, category="ethnic wear >kurtas> Cotton", title="Cotton Kurta")
+    assert ids(category="Ethnic Wear > Kurtas") == {kurta.id, cotton.id}
+    assert ids(category="ETHNIC WEAR") == {kurta.id, saree.id, cotton.id}
+    assert ids(category="Home") == set()
     assert ids(sku="K-1") == {kurta.id}
     assert ids(q="airdopes") == {earbuds.id}
     assert ids(q="KALINI") == {saree.id}

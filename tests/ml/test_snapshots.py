@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import Product
+from resight.catalog.names import normalise_category, normalise_key
 from resight.events.models import ProductHourlyMetrics
 from resight.events.rollups import COUNTERS
 from resight.ml.features import WINDOWS, _lookup
 from resight.ml.rule_candidates import _factorise_any, factorise
 from resight.ml.snapshots import bucket_floor, load_activity, load_catalogue, window_sums
-from resight.rules.candidates import normalise_category, normalise_key
 from tests.factories import make_product
 from tests.ml.conftest import Trained
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from resight.rules.candidates import category_levels, normalise_category, normalise_key
+from resight.catalog.names import category_levels, normalise_category, normalise_key
 from resight.rules.engine import STACK_CAP, RuleSpec
 from resight.rules.models import RuleKind, RuleScope
 

@@ -246,7 +246,8 @@ def test_boost_clearance(client: TestClient, db: Session, merch: dict[str, str])
     _sell(db, overstocked.id, 7)  # 1 a day: 500 days of cover
     deep_discount = make_product(db, category="Toys", stock=10, mrp_paise=10_000, price_paise=5_000)
     _sell(db, deep_discount.id, 70)  # 1 day of cover, but 50% off
-    unsold = make_product(db, category="Toys > Dolls", stock=3, mrp_paise=10_000, price_paise=9_500)
+    # Stored without spaces around ">": still under "Toys", as rules compare category paths.
+    unsold = make_product(db, category="toys>Dolls", stock=3, mrp_paise=10_000, price_paise=9_500)
     selling = make_product(db, category="Toys", stock=20, mrp_paise=10_000, price_paise=9_000)
     _sell(db, selling.id, 70)  # 2 days of cover, 10% off: not clearance
     out_of_stock = make_product(db, category="Toys", stock=0, mrp_paise=10_000, price_paise=1_000)

@@ -1642,10 +1642,13 @@ export interface components {
             marketplace?: components["schemas"]["Platform"] | null;
             /**
              * Category
-             * @description A category path; matches its subcategories too.
+             * @description A category path such as 'Ethnic Wear > Kurtas'; matches its subcategories too. Case and spaces around ' > ' are ignored, as in rules; blank means none.
              */
             category?: string | null;
-            /** Brand */
+            /**
+             * Brand
+             * @description A brand, case ignored, as in rules; blank means none.
+             */
             brand?: string | null;
             /**
              * Q
@@ -2479,7 +2482,7 @@ export interface operations {
                 store?: number | null;
                 marketplace?: components["schemas"]["Platform"] | null;
                 sku?: string | null;
-                /** @description Matches the category and its subcategories. */
+                /** @description Matches the category and its subcategories; case and spaces around ' > ' are ignored, as in rules. */
                 category?: string | null;
                 /** @description Search title, brand, SKU, ASIN. */
                 q?: string | null;

@@ -20,7 +20,13 @@ def list_products(
     store: int | None = None,
     marketplace: Platform | None = None,
     sku: str | None = None,
-    category: Annotated[str | None, Query(description="Matches the category and its subcategories.")] = None,
+    category: Annotated[
+        str | None,
+        Query(
+            description="Matches the category and its subcategories; case and spaces around ' > ' "
+            "are ignored, as in rules."
+        ),
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Search title, brand, SKU, ASIN.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,

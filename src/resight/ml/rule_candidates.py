@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from resight.catalog.names import normalise_category, normalise_key
 from resight.ml.features import Floats, RawFrame, Strings
-from resight.rules.candidates import normalise_category, normalise_key
 from resight.rules.engine import Candidates
 
 Codes = npt.NDArray[np.int32]

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from resight.catalog.models import Platform, Product
-from resight.catalog.service import distinct_values
+from resight.catalog.service import brands_named, categories_under
 from resight.dialect import contains_ignoring_case, not_for_seeking
 from resight.errors import NotFound
 from resight.events.metrics_service import product_metrics
@@ -19,7 +19,6 @@ from resight.ml.models import MlModel, MlScore, ModelStatus
 from resight.ml.registry import ModelStore
 from resight.ml.schemas import ItemOut, RankedItemOut, RankRequest, RankResponse, RuleRef
 from resight.ml.whatif import gmv_paise
-from resight.rules.candidates import CATEGORY_SEPARATOR, normalise_category, normalise_key
 from resight.rules.models import Rule
 
 
@@ -63,25 +62,6 @@ def rule_refs(session: Session, ids: set[int]) -> dict[int, RuleRef]:
     }
 
 
-def _categories_under(session: Session, path: str) -> list[str]:
-    """The stored category strings at `path` or below it, compared as rules compare them (case and
-    spacing around " > " ignored): found among the distinct categories, then matched exactly, so
-    the filter seeks the category index instead of testing lower(category) product by product."""
-    target = normalise_category(path)
-    below = target + CATEGORY_SEPARATOR
-    return [
-        stored
-        for stored in distinct_values(session, Product.category)
-        if (normalised := normalise_category(stored)) == target or normalised.startswith(below)
-    ]
-
-
-def _brands_named(session: Session, brand: str) -> list[str]:
-    """The stored spellings of a brand (case and outer spaces ignored, as rules compare brands)."""
-    wanted = normalise_key(brand)
-    return [stored for stored in distinct_values(session, Product.brand) if normalise_key(stored) == wanted]
-
-
 def _text_match(session: Session, query: str) -> ColumnElement[bool]:
     """A case-insensitive substring of the title, SKU or brand: one scan of the products, a few
     tens of milliseconds at 100,000 on SQLite (bench/bench_rank_search.py)."""
@@ -105,8 +85,8 @@ class _RankFilter:
     def of(cls, session: Session, request: RankRequest) -> _RankFilter:
         return cls(
             marketplace=request.marketplace,
-            categories=_categories_under(session, request.category) if request.category else None,
-            brands=_brands_named(session, request.brand) if request.brand else None,
+            categories=categories_under(session, request.category) if request.category else None,
+            brands=brands_named(session, request.brand) if request.brand else None,
             q=request.q,
         )
 

@@ -9,21 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-CATEGORY_SEPARATOR = " > "
-
-
-def normalise_key(value: str) -> str:
-    """Brand and marketplace names match case-insensitively, ignoring outer spaces."""
-    return value.strip().casefold()
-
-
-def category_levels(path: str) -> list[str]:
-    """ "Ethnic Wear > Kurtas" -> ["ethnic wear", "kurtas"]; empty levels are dropped."""
-    return [level for level in (normalise_key(part) for part in path.split(">")) if level]
-
-
-def normalise_category(path: str) -> str:
-    return CATEGORY_SEPARATOR.join(category_levels(path))
+from resight.catalog.names import CATEGORY_SEPARATOR, category_levels, normalise_category, normalise_key
 
 
 def _factorise(

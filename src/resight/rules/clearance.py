@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from resight.audit.service import Actor
 from resight.catalog.models import ListingStatus, Product
+from resight.catalog.names import normalise_category
+from resight.catalog.service import categories_under
 from resight.errors import NotFound
 from resight.events.models import ProductHourlyMetrics
-from resight.rules.candidates import normalise_category
 from resight.rules.models import Rule, RuleKind, RuleScope
 from resight.rules.service import active_condition, create_rule
 
@@ -43,14 +43,6 @@ class ClearanceProduct:
         return (-cover, -(self.discount_pct or 0.0), self.product_id)
 
 
-def _category_condition(category: str) -> Any:
-    path = normalise_category(category)
-    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    # Stored paths may differ in case; compare lower-cased, with " > " between levels.
-    lowered = func.lower(Product.category)
-    return or_(lowered == path, lowered.like(f"{escaped} > %", escape="\\"))
-
-
 def clearance_products(session: Session, now: dt.datetime, category: str | None) -> list[ClearanceProduct]:
     """Clearance stock, most cover first, then deepest discount."""
     if category is not None and not normalise_category(category):
@@ -68,10 +60,10 @@ def clearance_products(session: Session, now: dt.datetime, category: str | None)
         .where(Product.status == ListingStatus.active, Product.stock > 0)
     )
     if category is not None:
-        condition = _category_condition(category)
-        if session.scalar(select(Product.id).where(condition).limit(1)) is None:
+        stored = categories_under(session, category)  # as rules match categories
+        if not stored:
             raise NotFound(f"no product in category {category!r}")
-        query = query.where(condition)
+        query = query.where(Product.category.in_(stored))
     found: list[ClearanceProduct] = []
     for row in session.execute(query):
         units = int(row.units or 0)

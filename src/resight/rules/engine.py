@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from resight.rules.candidates import Candidates, normalise_category
+from resight.catalog.names import normalise_category
+from resight.rules.candidates import Candidates
 from resight.rules.matching import Compiled, compile_rules, spans, spread
 from resight.rules.models import RuleKind, RuleScope
 

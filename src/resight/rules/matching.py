@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from resight.rules.candidates import Candidates, normalise_category, normalise_key
+from resight.catalog.names import normalise_category, normalise_key
+from resight.rules.candidates import Candidates
 from resight.rules.models import RuleKind, RuleScope
 
 if TYPE_CHECKING:

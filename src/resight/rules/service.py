@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from resight.audit.service import Actor, record
 from resight.catalog.models import ListingStatus, Product
+from resight.catalog.names import normalise_category
 from resight.db import utcnow
 from resight.errors import NotFound, Unprocessable
-from resight.rules.candidates import Candidates, normalise_category
+from resight.rules.candidates import Candidates
 from resight.rules.engine import MAX_STRENGTH, RuleSpec
 from resight.rules.models import Rule, RuleKind, RuleScope
 
