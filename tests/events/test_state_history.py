@@ -12,7 +12,7 @@ from resight.catalog.models import ListingStatus, Platform
 from resight.db import utcnow
 from resight.events import kpis
 from resight.events.models import ProductStateChanges, ProductStateDailyChanges
-from resight.events.segment_reads import Filters, product_counts, product_counts_at
+from resight.events.segment_reads import Filters, fold_state_counts, product_counts, product_counts_at
 from resight.users.models import Role
 from tests.factories import headers_for, make_product, make_store
 
@@ -22,6 +22,7 @@ DAYS_AGO = dt.timedelta(days=3)
 def _move_history_back(session: Session, store_id: int) -> None:
     """As if every state change recorded so far for the store had happened three days earlier."""
     session.flush()
+    fold_state_counts(session)  # PostgreSQL folds this transaction's product writes at commit
     for row in session.scalars(select(ProductStateChanges).where(ProductStateChanges.store_id == store_id)):
         row.hour_start -= DAYS_AGO
     daily = ProductStateDailyChanges

@@ -120,7 +120,8 @@ class ProductStateCounts(Base):
 
     Kept exact by database triggers on `products` (migration events_0001), so every writer of
     products (catalog, ingestion, imports, bulk SQL) keeps it in step without calling us, and
-    GET /metrics reads a few rows instead of counting the catalogue.
+    GET /metrics reads a few rows instead of counting the catalogue. On PostgreSQL the trigger's
+    changes are folded in at commit (events_0006): read through `segment_reads.product_counts`.
     """
 
     __tablename__ = "product_state_counts"
@@ -130,6 +131,22 @@ class ProductStateCounts(Base):
     marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
     active: Mapped[int] = mapped_column(BigInteger, default=0)
     out_of_stock: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductStateCountDelta(Base):
+    """PostgreSQL only (empty on SQLite): changes to product_state_counts appended by the products
+    trigger and folded into it once per transaction, at commit or before a read
+    (`segment_reads.fold_state_counts`). Updating one counts row per product costs O(N²) in
+    PostgreSQL for N products of a segment in one transaction (migration events_0006)."""
+
+    __tablename__ = "product_state_count_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(BigIntId)
+    category: Mapped[str] = mapped_column(String(300))
+    marketplace: Mapped[Platform] = mapped_column(Enum(Platform, native_enum=False, length=16))
+    active: Mapped[int] = mapped_column(Integer)
+    out_of_stock: Mapped[int] = mapped_column(Integer)
 
 
 class SegmentDailyMetrics(RollupCounters, Base):

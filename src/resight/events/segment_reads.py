@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, union_all
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import Platform
@@ -178,8 +178,17 @@ def _state_changes_statement(shape: Shape) -> Any:
     return select(func.coalesce(func.sum(rows.c.active), 0), func.coalesce(func.sum(rows.c.out_of_stock), 0))
 
 
+def fold_state_counts(session: Session) -> None:
+    """PostgreSQL: bring product_state_counts up to this transaction's own product writes (its
+    trigger appends deltas, folded at commit: migration events_0006); nothing to do on SQLite, or in
+    a transaction that has written nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT product_state_counts_fold()"))
+
+
 def product_counts(session: Session, filters: Filters) -> tuple[int, int]:
     """(active products, out-of-stock products) now, per docs/metrics.md, from the trigger-kept counts."""
+    fold_state_counts(session)
     row = session.execute(_state_counts_statement(_shape(filters)), _parameters(filters)).one()
     return int(row[0]), int(row[1])
 
