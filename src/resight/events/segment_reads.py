@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, bindparam, func, or_, select, text, union_
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import Platform
+from resight.catalog.names import CATEGORY_SEPARATOR
 from resight.events.kpis import Totals, ist_midnight
 from resight.events.models import (
     ProductStateChanges,
@@ -26,7 +27,6 @@ from resight.events.models import (
 )
 from resight.events.rollups import COUNTERS
 
-CATEGORY_SEPARATOR = " > "
 _DAY = dt.timedelta(days=1)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from resight.catalog.models import Platform
+from resight.catalog.names import normalise_category, normalise_key
 from resight.events.schemas import ProductMetrics
 from resight.ml.models import ModelStatus
 
@@ -42,12 +43,12 @@ class RankRequest(BaseModel):
     @field_validator("category", mode="before")
     @classmethod
     def _category_without_levels_means_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.replace(">", "").strip() else value
+        return None if isinstance(value, str) and not normalise_category(value) else value
 
     @field_validator("brand", mode="before")
     @classmethod
     def _blank_brand_means_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+        return None if isinstance(value, str) and not normalise_key(value) else value
 
     @field_validator("q", mode="before")
     @classmethod
