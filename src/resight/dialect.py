@@ -43,13 +43,18 @@ def ist_hour_floor(session: Session, column: ColumnElement[Any]) -> ColumnElemen
     )
 
 
+def escape_like(text: str) -> str:
+    """`text` for a LIKE pattern with `escape="\\"`: its % _ and \\ taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def contains_ignoring_case(
     session: Session, column: SQLColumnExpression[str], text: str
 ) -> ColumnElement[bool]:
     """`text` anywhere in the column, ignoring case, with % _ \\ taken literally. SQLite's LIKE
     already ignores ASCII case (and its lower() folds nothing more), so wrapping the column in
     lower() would only double the scan's cost; PostgreSQL's ILIKE folds Unicode too."""
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = "%" + escape_like(text) + "%"
     if session.get_bind().dialect.name == "postgresql":
         return column.ilike(pattern, escape="\\")
     return column.like(pattern, escape="\\")

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from resight.catalog.models import HistoryField, ProductHistory
 from resight.events.models import ProductHourlyMetrics
 from resight.ml.features import FEATURE_INDEX, FEATURE_NAMES, encode
+from resight.ml.past import load_history
 from resight.ml.present import current_frame
-from resight.ml.snapshots import load_history
 from tests.ml.conftest import Trained
 
 

@@ -5,6 +5,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from resight.catalog.models import Platform, Product
 from resight.catalog.names import CATEGORY_SEPARATOR, normalise_category, normalise_key
+from resight.dialect import escape_like
 from resight.errors import NotFound
 
 
@@ -45,10 +46,6 @@ def brands_named(session: Session, brand: str) -> list[str]:
     return [stored for stored in distinct_values(session, Product.brand) if normalise_key(stored) == wanted]
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_products(
     session: Session,
     *,
@@ -71,7 +68,7 @@ def list_products(
     if category is not None and normalise_category(category):
         query = query.where(Product.category.in_(categories_under(session, category)))
     if q:
-        pattern = "%" + _escape_like(q.lower()) + "%"
+        pattern = "%" + escape_like(q.lower()) + "%"
         query = query.where(
             or_(
                 func.lower(Product.title).like(pattern, escape="\\"),

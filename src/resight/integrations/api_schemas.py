@@ -7,7 +7,8 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from resight.catalog.models import Platform, Store, WebhookAuth
-from resight.integrations.inbox import DeliveryStats, Receipt
+from resight.integrations.deliveries import DeliveryStats
+from resight.integrations.inbox import Receipt
 from resight.integrations.models import DeliveryStatus, WebhookDelivery
 
 

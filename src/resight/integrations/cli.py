@@ -12,7 +12,7 @@ from resight.catalog.models import Platform, WebhookAuth
 from resight.config import Settings
 from resight.db import make_engine, make_session_factory, transaction
 from resight.errors import ResightError
-from resight.integrations import inbox
+from resight.integrations import deliveries, inbox
 from resight.integrations.signatures import fernet_for
 
 stores_app = typer.Typer(help="Marketplace stores and their webhook credentials.", no_args_is_help=True)
@@ -69,7 +69,7 @@ def inbox_replay(
             ids = [delivery]
         else:
             with factory() as session:
-                ids = inbox.quarantined_ids(session)
+                ids = deliveries.quarantined_ids(session)
         for row_id in ids:
             try:
                 with transaction(factory) as session:

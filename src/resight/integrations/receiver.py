@@ -24,7 +24,7 @@ from resight.catalog.models import Platform
 from resight.config import Settings
 from resight.db import transaction
 from resight.errors import BadRequest, PayloadTooLarge, ResightError, Unprocessable
-from resight.integrations import inbox, pipeline
+from resight.integrations import deliveries, inbox, pipeline
 from resight.integrations.credentials import CredentialCache, DeliveryRefused
 from resight.integrations.models import DeliveryStatus
 from resight.integrations.records import StoreRef
@@ -333,4 +333,4 @@ def limit_webhooks(app: FastAPI, store_id: int, client_host: str | None) -> None
 
 def _counter(store_id: int, error: ResightError) -> Callable[[Session], None]:
     reason = f"{error.status_code}: {error.detail}"
-    return lambda session: inbox.count_rejection(session, store_id, reason)
+    return lambda session: deliveries.count_rejection(session, store_id, reason)

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from resight.catalog import stores
 from resight.catalog.models import Platform
 from resight.deps import AdminDep, RequestIdDep, SessionDep, SettingsDep
-from resight.integrations import inbox, receiver, uploads
+from resight.integrations import deliveries, inbox, receiver, uploads
 from resight.integrations.api_schemas import (
     DeliveryOut,
     DeliveryReceipt,
@@ -81,7 +81,7 @@ def create_store(
         auth=payload.auth,
     )
     receiver.ingestion(request.app).cache.invalidate()
-    return StoreWithSecret(store=StoreOut.of(store, inbox.DeliveryStats()), webhook_secret=secret)
+    return StoreWithSecret(store=StoreOut.of(store, deliveries.DeliveryStats()), webhook_secret=secret)
 
 
 @router.get("/stores", response_model=Page[StoreOut], tags=["stores"])
@@ -94,14 +94,14 @@ def list_stores(
 ) -> Page[StoreOut]:
     rows = stores.list_stores(session, platform=platform, after_id=decode_id_cursor(cursor), limit=limit + 1)
     rows, next_cursor = page_of(rows, limit, lambda store: [store.id])
-    stats = inbox.delivery_stats(session, [store.id for store in rows])
+    stats = deliveries.delivery_stats(session, [store.id for store in rows])
     return Page(items=[StoreOut.of(store, stats[store.id]) for store in rows], next_cursor=next_cursor)
 
 
 @router.get("/stores/{store_id}", response_model=StoreOut, tags=["stores"])
 def get_store(store_id: int, session: SessionDep, _admin: AdminDep) -> StoreOut:
     store = stores.get_store(session, store_id)
-    return StoreOut.of(store, inbox.delivery_stats(session, [store.id])[store.id])
+    return StoreOut.of(store, deliveries.delivery_stats(session, [store.id])[store.id])
 
 
 @router.post("/stores/{store_id}/rotate-secret", response_model=StoreWithSecret, tags=["stores"])
@@ -122,7 +122,7 @@ def rotate_secret(
         grace=dt.timedelta(hours=settings.webhook_secret_grace_hours),
     )
     receiver.ingestion(request.app).cache.invalidate(store.id)
-    stats = inbox.delivery_stats(session, [store.id])[store.id]
+    stats = deliveries.delivery_stats(session, [store.id])[store.id]
     return StoreWithSecret(
         store=StoreOut.of(store, stats), webhook_secret=secret, old_credentials_expire_at=grace_until
     )
@@ -139,7 +139,7 @@ def list_deliveries(
     cursor: str | None = None,
 ) -> Page[DeliveryOut]:
     """The inbox, newest first."""
-    rows = inbox.list_deliveries(
+    rows = deliveries.list_deliveries(
         session,
         status=status,
         store_id=store,

@@ -1,5 +1,6 @@
 """Reading the stored state into `RawFrame`s: the present (products + rollups, for scoring) and
-the past (product history + rollups, for training) — each moment sees only data from before it.
+the building blocks the past is read with (ml/past.py: product history + rollups, for training) —
+each moment sees only data from before it.
 
 Everything is fetched in a few statements and handled with numpy; times come out of the database
 as integer epoch seconds so no row is touched by Python. Where a cycle reads every product, the
@@ -33,13 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from resight.catalog.models import HistoryField, ListingStatus, Product, ProductHistory
+from resight.catalog.models import ListingStatus, Product
 from resight.events import rollups
 from resight.events.models import ProductHourlyMetrics
 from resight.ml.features import (
     WINDOWS,
     ActivityIndex,
-    FieldHistory,
     Floats,
     Ints,
     RawFrame,
@@ -48,7 +48,6 @@ from resight.ml.features import (
 
 ACTIVE = ListingStatus.active.value
 LONGEST_WINDOW = max(seconds for _, seconds in WINDOWS)
-LABEL_SECONDS = 86_400  # the label: orders in the next 24 hours
 # Separators and formats are written into the SQL: SQLite reads a bound one again for every row.
 _COMMA: ColumnElement[str] = literal_column("','")
 _NO_INTEGERS: Ints = np.empty(0, dtype=np.int64)
@@ -87,11 +86,7 @@ def fetch_raw(session: Session, query: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _floats(values: Sequence[Any]) -> Floats:
-    return np.array(values, dtype=np.float64) if len(values) else np.empty(0, dtype=np.float64)
-
-
-def _strings(values: npt.NDArray[Any]) -> Strings:
+def shared_strings(values: npt.NDArray[Any]) -> Strings:
     """Text values, None as "", each distinct value one shared object: its hash is computed once,
     so the dictionary lookups that encode and the rules make per product cost a third."""
     shared: dict[Any, Any] = {None: ""}
@@ -187,10 +182,10 @@ def load_catalogue(
         rating_count=floats(3),
         buybox=floats(4, 100.0),
         competitor=floats(5, 100.0),
-        marketplace=_strings(table[:, 2]),
-        category=_strings(table[:, 3]),
-        brand=_strings(table[:, 4]),
-        status=_strings(table[:, 5]) if status else np.full(count, ACTIVE, dtype=object),
+        marketplace=shared_strings(table[:, 2]),
+        category=shared_strings(table[:, 3]),
+        brand=shared_strings(table[:, 4]),
+        status=shared_strings(table[:, 5]) if status else np.full(count, ACTIVE, dtype=object),
     )
 
 
@@ -362,69 +357,3 @@ def frame_from_catalogue(catalogue: Catalogue, index: Any, at: float, activity: 
         activity=trailing,
         units_7d=units_7d,
     )
-
-
-# Historised fields: (field, catalogue attribute, scale from the stored integer).
-_HISTORISED = (
-    (HistoryField.price, "price", 0.01),
-    (HistoryField.mrp, "mrp", 0.01),
-    (HistoryField.stock, "stock", 1.0),
-    (HistoryField.buybox_price, "buybox", 0.01),
-    (HistoryField.lowest_competitor_price, "competitor", 0.01),
-)
-
-
-@dataclass(frozen=True)
-class History:
-    """Everything needed to rebuild any past moment: product rows, their changes, all rollups."""
-
-    catalogue: Catalogue
-    fields: dict[str, FieldHistory]
-    activity: ActivityIndex
-
-    def frame_at(self, at: int) -> RawFrame:
-        """Products listed and active just before `at` (epoch seconds), as they were then. Rating,
-        title, brand and category are not historised, so they are taken as they are now."""
-        cat = self.catalogue
-        listed = np.flatnonzero(cat.created < at)
-        ids = cat.product_id[listed]
-        moments = np.full(len(ids), float(at))
-        status = self.fields["status"].before(ids, moments, cat.status[listed], missing="")
-        keep = listed[status == ACTIVE]
-        ids, moments = cat.product_id[keep], moments[: len(keep)]
-        frame = frame_from_catalogue(cat, keep, float(at), self.activity)
-        values: dict[str, Floats] = {}
-        for field, attribute, _ in _HISTORISED:
-            current = getattr(cat, attribute)[keep]
-            values[attribute] = self.fields[field.value].before(ids, moments, current, missing=np.nan)
-        return RawFrame(**{**{name: getattr(frame, name) for name in frame.__dataclass_fields__}, **values})
-
-    def orders_after(self, frame: RawFrame, seconds: int = LABEL_SECONDS) -> Floats:
-        """The label: orders in [at, at + seconds), `at` being a bucket boundary."""
-        begin = self.activity.complete_before(frame.at)
-        return self.activity.orders_between(frame.product_id, begin, begin + seconds)
-
-
-def load_history(session: Session) -> History:
-    catalogue = load_catalogue(session)
-    h = ProductHistory.__table__.c
-    rows = fetch_raw(
-        session,
-        select(h.product_id, h.field, h.value_int, h.value_text, epoch(session, h.event_time)).order_by(
-            h.product_id, h.event_time, h.id
-        ),
-    )
-    cols: list[Sequence[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(5)]
-    field_of = np.empty(len(rows), dtype=object)
-    field_of[:] = cols[1]
-    ids = np.array(cols[0], dtype=np.int64)
-    seconds = np.array(cols[4], dtype=np.int64)
-    value_int = _floats(cols[2])
-    value_text = _strings(np.array(cols[3], dtype=object))
-    fields: dict[str, FieldHistory] = {}
-    for field, _, scale in _HISTORISED:
-        mask = field_of == field.value
-        fields[field.value] = FieldHistory.build(ids[mask], seconds[mask], value_int[mask] * scale)
-    mask = field_of == HistoryField.status.value
-    fields["status"] = FieldHistory.build(ids[mask], seconds[mask], value_text[mask])
-    return History(catalogue=catalogue, fields=fields, activity=load_activity(session))

@@ -32,8 +32,9 @@ from resight.ml.features import (
 )
 from resight.ml.metrics import per_snapshot
 from resight.ml.models import MlModel
+from resight.ml.past import LABEL_SECONDS, History, load_history
 from resight.ml.registry import LoadedModel
-from resight.ml.snapshots import LABEL_SECONDS, History, bucket_geometry, load_history
+from resight.ml.snapshots import bucket_geometry
 
 Progress = Callable[[int, int], None]
 PRIMARY_METRIC_K = 100

@@ -26,7 +26,8 @@ from resight.events.kpis import WindowName, named_window
 from resight.events.metrics_service import Filters
 from resight.events.schemas import MetricsOut
 from resight.realtime import views
-from resight.realtime.hub import Control, Frame, Hub, Topic, after_commit, encode
+from resight.realtime.after_commit import after_commit
+from resight.realtime.hub import Control, Frame, Hub, Topic, encode
 
 if TYPE_CHECKING:
     from resight.ml.worker import Scorer
