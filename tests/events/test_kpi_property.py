@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import Platform, Product
+from resight.catalog.names import CATEGORY_SEPARATOR, normalise_category
 from resight.events import kpis
 from resight.events.kpis import Totals, WindowName
 from resight.events.metrics_service import Dimension, Filters, Granularity, breakdown, metrics, timeseries
@@ -34,6 +35,7 @@ PRODUCTS = [
     (Platform.myntra, "Ethnic Wear > Kurtas", "Biba"),
     (Platform.myntra, "Footwear > Sandals", "Bata"),
     (Platform.myntra, "Ethnic Wear", "W"),
+    (Platform.amazon, "ethnic wear>Kurtas ", "Biba"),  # stored as a seller typed it
 ]
 FILTERS = [
     Filters(),
@@ -41,6 +43,9 @@ FILTERS = [
     Filters(category="Ethnic Wear"),
     Filters(category="Ethnic Wear > Kurtas", marketplace=Platform.amazon),
     Filters(category="Ethnic"),  # a prefix of a name is not a parent category: matches nothing
+    # Case and spacing around ">" ignored, as the ranking's filters and rules compare categories.
+    Filters(category="  ethnic wear>KURTAS "),
+    Filters(category="FOOTWEAR", marketplace=Platform.myntra),
 ]
 
 near_midnight = st.integers(-90 * 60, 90 * 60).map(lambda s: dt.timedelta(seconds=s))
@@ -88,7 +93,8 @@ def _matches(event: RawEvent, filters: Filters) -> bool:
     if filters.store_id is not None and event.store_id != filters.store_id:
         return False
     if filters.category is not None:
-        return event.category == filters.category or event.category.startswith(filters.category + " > ")
+        wanted, stored = normalise_category(filters.category), normalise_category(event.category)
+        return stored == wanted or stored.startswith(wanted + CATEGORY_SEPARATOR)
     return True
 
 

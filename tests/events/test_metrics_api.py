@@ -91,6 +91,37 @@ def test_filters_marketplace_store_and_category_with_subcategories(client: TestC
     assert body["out_of_stock_products"]["change"] == 2
 
 
+def test_category_filter_ignores_case_and_spacing_and_keeps_history(client: TestClient, db: Session) -> None:
+    """As the ranking's filters and rules compare categories; a category no product has any more
+    still counts its past events (the rollups keep the category of the time)."""
+    at = bucket_start(utcnow())
+    store = make_store(db, Platform.amazon)
+    odd = make_product(db, store, category="ethnic wear>Kurtas ")
+    plain = make_product(db, store, category="Ethnic Wear > Sarees")
+    moved = make_product(db, store, category="Ethnic Wear > Lehengas")
+    other = make_product(db, store, category="Footwear")
+    for product, paise in ((odd, 10_000), (plain, 20_000), (moved, 40_000), (other, 80_000)):
+        add_event(db, product, EventType.order, at, paise=paise)
+    moved.category = "Festive > Lehengas"  # recategorised after its order: no product is in Lehengas now
+    db.flush()
+    headers = headers_for(db, Role.viewer)
+
+    def gmv(category: str, path: str = "/metrics") -> str:
+        response = client.get(path, params={"window": "24h", "category": category}, headers=headers)
+        assert response.status_code == 200, response.text
+        return str(response.json()["gmv"]["value"])
+
+    assert gmv("Ethnic Wear") == gmv("  ETHNIC WEAR ") == "700.00"
+    assert gmv("ethnic wear > kurtas") == gmv("Ethnic Wear>Kurtas") == "100.00"
+    assert gmv("ethnic wear > lehengas") == "400.00"
+    assert gmv("Ethnic") == "0.00"  # a prefix of a name is not a parent category
+    assert gmv(" > ") == gmv("") == "1500.00"  # names no category: no filter
+    series = client.get(
+        "/metrics/timeseries", params={"window": "24h", "category": "ETHNIC wear"}, headers=headers
+    ).json()
+    assert sum(Decimal(point["gmv"]) for point in series["points"]) == Decimal("700.00")
+
+
 def test_custom_window_and_bad_windows(client: TestClient, db: Session) -> None:
     product = make_product(db)
     start = dt.datetime(2026, 3, 1, tzinfo=IST)

@@ -2883,7 +2883,7 @@ export interface operations {
                 to?: string | null;
                 marketplace?: components["schemas"]["Platform"] | null;
                 store?: number | null;
-                /** @description The category and its subcategories. */
+                /** @description Matches the category and its subcategories; case and spaces around ' > ' are ignored, as in rules. Blank: no filter. */
                 category?: string | null;
             };
             header?: never;
@@ -2924,7 +2924,7 @@ export interface operations {
                 granularity?: components["schemas"]["Granularity"];
                 marketplace?: components["schemas"]["Platform"] | null;
                 store?: number | null;
-                /** @description The category and its subcategories. */
+                /** @description Matches the category and its subcategories; case and spaces around ' > ' are ignored, as in rules. Blank: no filter. */
                 category?: string | null;
             };
             header?: never;
@@ -2965,7 +2965,7 @@ export interface operations {
                 to?: string | null;
                 marketplace?: components["schemas"]["Platform"] | null;
                 store?: number | null;
-                /** @description The category and its subcategories. */
+                /** @description Matches the category and its subcategories; case and spaces around ' > ' are ignored, as in rules. Blank: no filter. */
                 category?: string | null;
                 limit?: number;
                 cursor?: string | null;
@@ -3009,7 +3009,7 @@ export interface operations {
                 to?: string | null;
                 marketplace?: components["schemas"]["Platform"] | null;
                 store?: number | null;
-                /** @description The category and its subcategories. */
+                /** @description Matches the category and its subcategories; case and spaces around ' > ' are ignored, as in rules. Blank: no filter. */
                 category?: string | null;
                 limit?: number;
                 cursor?: string | null;

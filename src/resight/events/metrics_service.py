@@ -34,6 +34,7 @@ from resight.india import paise_to_rupees
 
 
 def metrics(session: Session, filters: Filters, window: Window) -> MetricsOut:
+    filters = filters.resolved(session)  # read four times below
     current = segment_totals(session, filters, window.start, window.end)
     previous = segment_totals(session, filters, window.previous_start, window.previous_end)
     # As they stood when each window ended (or now, for a window still running).
@@ -63,11 +64,12 @@ def _totals_by_start(
         .where(column >= start, column < end)
         .group_by(column)
     )
-    query = filtered(query, filters, table.marketplace, table.store_id, table.category)
+    query = filtered(session, query, filters, table.marketplace, table.store_id, table.category)
     return {row.start: Totals.of(row) for row in session.execute(query)}
 
 
 def timeseries(session: Session, filters: Filters, window: Window, granularity: Granularity) -> TimeseriesOut:
+    filters = filters.resolved(session)  # read once per part of the window
     daily = granularity is Granularity.day
     hourly_table = SegmentHourlyMetrics
     buckets: dict[dt.datetime, Totals] = defaultdict(Totals)
@@ -164,7 +166,7 @@ def breakdown(
         .offset(offset)
         .limit(limit)
     )
-    query = filtered(query, filters, Product.marketplace, Product.store_id, Product.category)
+    query = filtered(session, query, filters, Product.marketplace, Product.store_id, Product.category)
     rows = []
     for row in session.execute(query):
         current, previous = _split(row)
@@ -217,7 +219,7 @@ def movers(
         .offset(offset)
         .limit(limit)
     )
-    query = filtered(query, filters, Product.marketplace, Product.store_id, Product.category)
+    query = filtered(session, query, filters, Product.marketplace, Product.store_id, Product.category)
     result = []
     for row in session.execute(query):
         value: Any = int(row.current)

@@ -30,7 +30,13 @@ FromQuery = Annotated[
     Query(alias="from", description="With `to`: a custom window; timezone-aware, on a whole IST hour."),
 ]
 ToQuery = Annotated[dt.datetime | None, Query(description="Exclusive end of a custom window.")]
-CategoryQuery = Annotated[str | None, Query(description="The category and its subcategories.")]
+CategoryQuery = Annotated[
+    str | None,
+    Query(
+        description="Matches the category and its subcategories; case and spaces around ' > ' are "
+        "ignored, as in rules. Blank: no filter."
+    ),
+]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 

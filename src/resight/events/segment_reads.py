@@ -8,7 +8,7 @@ days at a window's edges from the hourly ones (docs/metrics.md).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -16,7 +16,9 @@ from sqlalchemy import ColumnElement, bindparam, func, or_, select, text, union_
 from sqlalchemy.orm import Session
 
 from resight.catalog.models import Platform
-from resight.catalog.names import CATEGORY_SEPARATOR
+from resight.catalog.names import CATEGORY_SEPARATOR, normalise_category
+from resight.catalog.service import categories_under
+from resight.dialect import escape_like
 from resight.events.kpis import Totals, ist_midnight
 from resight.events.models import (
     ProductStateChanges,
@@ -34,26 +36,61 @@ _DAY = dt.timedelta(days=1)
 class Filters:
     marketplace: Platform | None = None
     store_id: int | None = None
-    category: str | None = None  # the category and its subcategories
+    category: str | None = None  # the category and its subcategories; blank: no filter
+    # The catalogue's stored spellings of `category` and below, once looked up (`resolved`).
+    spellings: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.category is not None and not normalise_category(self.category):
+            object.__setattr__(self, "category", None)  # " ", ">": names no category
+
+    def resolved(self, session: Session) -> Filters:
+        """These filters with the category's spellings looked up, for a request that reads
+        several times with them (each read would look them up again)."""
+        if self.category is None or self.spellings is not None:
+            return self
+        return replace(self, spellings=tuple(categories_under(session, self.category)))
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _category_clause(column: Any, values: dict[str, Any] | None = None) -> ColumnElement[bool]:
+    """The category filter on `column`: with the values of _category_values, or bound at
+    execution when None (the cached statements)."""
+
+    def value(name: str) -> Any:
+        return bindparam(name, expanding=name == "categories") if values is None else values[name]
+
+    return or_(
+        column.in_(value("categories")),
+        column.ilike(value("category_path"), escape="\\"),
+        column.ilike(value("category_prefix"), escape="\\"),
+    )
 
 
-def _category_clause(column: Any, category: str) -> ColumnElement[bool]:
-    prefix = _escape_like(category + CATEGORY_SEPARATOR) + "%"
-    return or_(column == category, column.like(prefix, escape="\\"))
+def _category_values(session: Session, filters: Filters) -> dict[str, Any]:
+    """A category filter matches what the ranking's filters, the product list and rules match:
+    the catalogue's categories at or below `category`, case and spacing around " > " ignored
+    (catalog.service.categories_under, which lists their stored spellings). Rollups keep the
+    category a product had when its events happened, so a category no product has any more is
+    matched too, ignoring case, when it is spelled with single spaces around " > "."""
+    assert filters.category is not None
+    path = normalise_category(filters.category)
+    return {
+        "categories": list(filters.resolved(session).spellings or ()),
+        "category_path": escape_like(path),
+        "category_prefix": escape_like(path + CATEGORY_SEPARATOR) + "%",
+    }
 
 
-def filtered(query: Any, filters: Filters, marketplace: Any, store: Any, category: Any) -> Any:
+def filtered(
+    session: Session, query: Any, filters: Filters, marketplace: Any, store: Any, category: Any
+) -> Any:
     """`query` (a Select of any shape) with the filters applied to the given columns."""
     if filters.marketplace is not None:
         query = query.where(marketplace == filters.marketplace)
     if filters.store_id is not None:
         query = query.where(store == filters.store_id)
     if filters.category is not None:
-        query = query.where(_category_clause(category, filters.category))
+        query = query.where(_category_clause(category, _category_values(session, filters)))
     return query
 
 
@@ -66,15 +103,14 @@ def _shape(filters: Filters) -> Shape:
     return (filters.marketplace is not None, filters.store_id is not None, filters.category is not None)
 
 
-def _parameters(filters: Filters) -> dict[str, Any]:
+def _parameters(session: Session, filters: Filters) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if filters.marketplace is not None:
         values["marketplace"] = filters.marketplace
     if filters.store_id is not None:
         values["store_id"] = filters.store_id
     if filters.category is not None:
-        values["category"] = filters.category
-        values["category_prefix"] = _escape_like(filters.category + CATEGORY_SEPARATOR) + "%"
+        values.update(_category_values(session, filters))
     return values
 
 
@@ -86,12 +122,7 @@ def _segment_filtered(query: Any, table: Any, shape: Shape) -> Any:
     if store:
         query = query.where(table.store_id == bindparam("store_id"))
     if category:
-        query = query.where(
-            or_(
-                table.category == bindparam("category"),
-                table.category.like(bindparam("category_prefix"), escape="\\"),
-            )
-        )
+        query = query.where(_category_clause(table.category))
     return query
 
 
@@ -149,7 +180,7 @@ def segment_totals(session: Session, filters: Filters, start: dt.datetime, end: 
     parts = split(start, end)
     bounds = {"a": parts.start, "b": parts.days_start, "c": parts.days_end, "d": parts.end}
     row = session.execute(
-        _segment_totals_statement(_shape(filters)), {**bounds, **_parameters(filters)}
+        _segment_totals_statement(_shape(filters)), {**bounds, **_parameters(session, filters)}
     ).one()
     return Totals.of(row)
 
@@ -189,7 +220,7 @@ def fold_state_counts(session: Session) -> None:
 def product_counts(session: Session, filters: Filters) -> tuple[int, int]:
     """(active products, out-of-stock products) now, per docs/metrics.md, from the trigger-kept counts."""
     fold_state_counts(session)
-    row = session.execute(_state_counts_statement(_shape(filters)), _parameters(filters)).one()
+    row = session.execute(_state_counts_statement(_shape(filters)), _parameters(session, filters)).one()
     return int(row[0]), int(row[1])
 
 
@@ -199,6 +230,6 @@ def product_counts_at(session: Session, filters: Filters, moment: dt.datetime) -
     active, out_of_stock = product_counts(session, filters)
     bounds = {"since": moment, "day": next_ist_midnight(moment)}
     changed = session.execute(
-        _state_changes_statement(_shape(filters)), {**bounds, **_parameters(filters)}
+        _state_changes_statement(_shape(filters)), {**bounds, **_parameters(session, filters)}
     ).one()
     return active - int(changed[0]), out_of_stock - int(changed[1])
