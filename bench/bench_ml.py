@@ -32,6 +32,7 @@ from resight.ml.warm import ScoringState
 
 TITLE = "ML engine: scoring cycle, compiled inference, naive baseline"
 STAGES = ("features", "predict", "rules", "persist", "commit")
+OVERHEAD_GOAL = 0.30  # issue 6: a cycle's work beyond the bare predict, as a share of the predict
 
 
 def _sqlite_time(moment: dt.datetime) -> str:
@@ -303,6 +304,7 @@ def run(quick: bool) -> str:
     ]
     notes: list[str] = []
     floors: list[str] = []
+    floor_ratios: list[float] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         booster = spec = None
@@ -315,6 +317,7 @@ def run(quick: bool) -> str:
             rows, model, x, cycle_seconds, bare = _measure_size(url, n, now, 1 if n >= 1_000_000 else 3)
             lines += rows
             into_empty, rewrite = persist_floor(n, tmp)
+            floor_ratios += [into_empty / bare, rewrite / bare]
             floors.append(
                 f"| {n:,} | {bare * 1000:.0f} | {into_empty * 1000:.0f} ({into_empty / bare:.2f}×) | "
                 f"{rewrite * 1000:.0f} ({rewrite / bare:.2f}×) |"
@@ -330,12 +333,19 @@ def run(quick: bool) -> str:
                     f"{per_row * 1e6:.0f} µs per product, i.e. {per_row * n:.1f} s for {n:,} products: "
                     f"{per_row * n / cycle_seconds:.0f}× the from-scratch cycle in this run.",
                 ]
+    lowest, highest = min(floor_ratios), max(floor_ratios)
+    verdict = (
+        "so the goal cannot be met by those cycles on SQLite"
+        if lowest > OVERHEAD_GOAL
+        else "so the floor alone does not rule the goal out"
+    )
     floor = [
         "SQLite's floor for a cycle that changes every score (from scratch; an IST hour closing, the "
         "hour being a feature): ml_scores' columns for every product with only the rank index, "
         "plain executemany, committed (bench/persist_floor.py), in wall-clock ms and as a multiple "
-        "of the bare predict measured above. The overhead goal (≤ 30 % of the predict for "
-        "everything else) is below this floor for those cycles "
+        f"of the bare predict measured above. Writing the scores alone costs {lowest:.2f}–"
+        f"{highest:.2f}× the predict in this run, where the overhead goal leaves "
+        f"{OVERHEAD_GOAL:.2f}× for everything but the predict: {verdict} "
         "(docs/decisions/0604-scoring-cycle-floor.md).",
         "",
         "| products | bare predict | write every row, empty table | rewrite every row |",
