@@ -60,6 +60,34 @@ def _bench_like() -> list[dict[str, Any]]:
                 }
             },
         },
+        # The hourly batch's notifications: several buckets of one hour (its parsed startTime is
+        # reused), amounts with and without a fraction.
+        {
+            "notificationType": "DETAIL_PAGE_TRAFFIC_EVENT",
+            "eventTime": AT,
+            "payload": {
+                "detailPageTrafficEvents": [
+                    {"startTime": AT, "endTime": AT, "asin": f"B00000000{i}", "glanceViews": i}
+                    for i in range(3)
+                ]
+            },
+        },
+        {
+            "notificationType": "ITEM_SALES_EVENT_CHANGE",
+            "eventTime": AT,
+            "payload": {
+                "itemSalesEventChanges": [
+                    {
+                        "startTime": AT,
+                        "endTime": AT,
+                        "asin": f"B00000000{i}",
+                        "orderedUnits": 1 + i,
+                        "orderedRevenue": revenue,
+                    }
+                    for i, revenue in enumerate([Decimal("499.5"), 12, Decimal("0.005")])
+                ]
+            },
+        },
     ]
 
 

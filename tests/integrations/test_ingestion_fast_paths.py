@@ -46,6 +46,10 @@ STORE = StoreRef(id=1, platform=Platform.amazon, name="test", seller_id="A1TEST"
         Decimal("1.239"),
         Decimal("1E+3"),
         Decimal("1E+20"),
+        Decimal("999999999999.99"),  # the largest amount of the fast path
+        Decimal("1000000000000.00"),  # the first past it
+        Decimal("4.9999999999999999999"),
+        Decimal("-0.00"),
         "12.34",
         0.1,
     ],
@@ -55,7 +59,19 @@ def test_amount_fast_paths_agree_with_rupees_to_paise(value: Any) -> None:
     assert f.amount_paise(value, "amount") == expected
 
 
-@pytest.mark.parametrize("value", [-1, Decimal("-0.01"), Decimal("NaN"), Decimal("Infinity"), True, None])
+@pytest.mark.parametrize(
+    "value",
+    [
+        -1,
+        Decimal("-0.01"),
+        Decimal("NaN"),
+        Decimal("sNaN"),
+        Decimal("Infinity"),
+        Decimal("-Infinity"),
+        True,
+        None,
+    ],
+)
 def test_amount_fast_paths_refuse_what_the_general_path_refuses(value: Any) -> None:
     with pytest.raises(NormalizationError):
         f.amount_paise(value, "amount")

@@ -38,8 +38,9 @@ class Event(Base):
     __table_args__ = (
         # A marketplace's own id for the event (order line, traffic bucket) makes re-sends harmless.
         UniqueConstraint("store_id", "event_type", "external_id"),
-        # No index by product or by delivery: nothing reads events that way (KPIs, alerts and item
-        # pages read the rollups), and each index cost every insert (migration events_0003).
+        # No index by product, by delivery or by time: nothing reads events that way but the
+        # operator's rollup rebuild (KPIs, alerts and item pages read the rollups), and each index
+        # cost every insert (migrations events_0003, events_0007).
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -51,7 +52,7 @@ class Event(Base):
     )
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     revenue_paise: Mapped[int] = mapped_column(BigInteger, default=0)
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     external_id: Mapped[str | None] = mapped_column(String(200))
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))

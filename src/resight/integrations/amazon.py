@@ -189,36 +189,44 @@ def _hourly_events(
     events: Events,
 ) -> None:
     """One event per hourly bucket (ASIN, startTime and what `amounts` reads: quantity, revenue in
-    paise) with a quantity; its external id names the hour and ASIN, so repeats are harmless."""
+    paise) with a quantity; its external id names the hour and ASIN, so repeats are harmless.
+
+    A notification carries hundreds of buckets: a well-formed ASIN and an hour already parsed are
+    taken as they are, and the field readers (which also write the errors) see only the rest."""
     starts: dict[str, tuple[dt.datetime, str]] = {}
+    limit = f.MAX_EXTERNAL_ID
+    append = events.append
     for index, bucket in enumerate(f.array(buckets, what)):
         names = keys[tuple(bucket)]
+        asin = bucket.get(names[0])
+        start = bucket.get(names[1])
         try:
-            asin = f.text(bucket.get(names[0]), "asin", limit=f.MAX_EXTERNAL_ID)
-            start, stamp = _hour(starts, bucket.get(names[1]))
+            if type(asin) is not str or not 0 < len(asin) <= limit or asin.strip() is not asin:
+                asin = f.text(asin, "asin", limit=limit)
+            hour = starts.get(start) if type(start) is str else None
+            if hour is None:
+                hour = _hour(starts, start)
             quantity, revenue_paise = amounts(bucket, names)
         except NormalizationError as exc:  # the bucket's path is written only when needed
             raise NormalizationError(f"{what}[{index}].{exc}") from exc
         if quantity:
-            events.append(
-                EventRecord(
-                    sku=asin,
-                    by_external_id=True,
-                    event_type=event_type,
-                    event_time=start,
-                    quantity=quantity,
-                    revenue_paise=revenue_paise,
-                    external_id=f"{id_prefix}/{stamp}/{asin}",  # hour first: docs/decisions/0305
-                )
-            )
+            # sku, event_type, event_time, quantity, revenue_paise, external_id, by_external_id
+            # (positional: cheaper than keywords, once per bucket)
+            external_id = f"{id_prefix}/{hour[1]}/{asin}"  # hour first: docs/decisions/0305
+            append(EventRecord(asin, event_type, hour[0], quantity, revenue_paise, external_id, True))
 
 
 def _glance_views(bucket: dict[Any, Any], names: tuple[str | None, ...]) -> tuple[int, int]:
-    return f.integer(bucket.get(names[2]), "glanceViews"), 0
+    views = bucket.get(names[2])
+    if type(views) is int and views >= 0:
+        return views, 0  # the usual case (f.integer's, without the call)
+    return f.integer(views, "glanceViews"), 0
 
 
 def _ordered(bucket: dict[Any, Any], names: tuple[str | None, ...]) -> tuple[int, int]:
-    units = f.integer(bucket.get(names[2]), "orderedUnits")
+    units = bucket.get(names[2])
+    if type(units) is not int or units < 0:
+        units = f.integer(units, "orderedUnits")
     revenue = bucket.get(names[3])
     return units, 0 if revenue is None or not units else f.amount_paise(revenue, "orderedRevenue")
 
