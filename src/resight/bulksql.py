@@ -129,17 +129,20 @@ class Bulk:
             count: int = cursor.rowcount
             return count
 
-    def insert_many(self, head: str, width: int, rows: Sequence[Sequence[Any]], tail: str = "") -> int:
+    def insert_many(
+        self, head: str, width: int, rows: Sequence[Sequence[Any]], tail: str = "", *, values: str = ""
+    ) -> int:
         """`head` VALUES (?, …) `tail` for each row of `width` values, in order, as executemany
-        would; the number of rows changed. On SQLite the rows go a hundred to a statement
+        would; the number of rows changed. `values`, when given, is one row's `(…)`: `width`
+        placeholders among literals. On SQLite the rows go a hundred to a statement
         (`INSERT … VALUES (…), (…), …`): each execution of a statement costs SQLite a reset, a
         statement journal and its API mutex on top of the row, and a hundred rows share them
         (~40 % less CPU per events row, docs/decisions/0303, fourth pass). Rows are applied in
         order within a statement, so a later row meets an earlier one's conflict as it would
         one statement later. PostgreSQL: one row per execution (psycopg pipelines them)."""
+        group = values or "(" + placeholders(width) + ")"
         if not self.sqlite:
-            return self.execute_count(f"{head} VALUES ({placeholders(width)}) {tail}", rows)
-        group = "(" + placeholders(width) + ")"
+            return self.execute_count(f"{head} VALUES {group} {tail}", rows)
         changed = 0
         for size, runs in _runs(rows):
             changed += self.execute_count(f"{head} VALUES {', '.join([group] * size)} {tail}", runs)
