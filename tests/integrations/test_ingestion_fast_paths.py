@@ -59,6 +59,11 @@ def test_amount_fast_paths_agree_with_rupees_to_paise(value: Any) -> None:
     assert f.amount_paise(value, "amount") == expected
 
 
+def test_an_amount_with_a_million_digits_is_rounded_to_paise() -> None:
+    # A hostile sender's number: the fast path must not turn it into a million-digit fraction.
+    assert f.amount_paise(Decimal("1." + "0" * 1_000_000 + "1"), "amount") == 100
+
+
 @pytest.mark.parametrize(
     "value",
     [
