@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -206,11 +205,19 @@ def _runs(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[int, list[list[Any]]]
     for size in ROWS_PER_STATEMENT:
         whole = (len(rows) - start) // size * size
         if whole:
-            yield (
-                size,
-                [list(chain.from_iterable(rows[at : at + size])) for at in range(start, start + whole, size)],
-            )
+            yield size, [_flat(rows[at : at + size]) for at in range(start, start + whole, size)]
             start += whole
+
+
+def _flat(rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """The rows' values in one list. `list.extend` copies a tuple or list whole, so a loop of
+    them costs a third of `list(chain.from_iterable(rows))`, which steps value by value
+    (docs/decisions/0303, fifth pass)."""
+    flat: list[Any] = []
+    extend = flat.extend
+    for row in rows:
+        extend(row)
+    return flat
 
 
 def placeholders(count: int) -> str:
