@@ -92,9 +92,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """The one place that commits: services only flush, this commits or rolls back."""
-    session = factory()
+def transaction(factory: sessionmaker[Session], **options: Any) -> Iterator[Session]:
+    """The one place that commits: services only flush, this commits or rolls back. `options`
+    go to the factory (a `bind` to one connection: the ingestion writer's)."""
+    session = factory(**options)
     try:
         yield session
         session.commit()

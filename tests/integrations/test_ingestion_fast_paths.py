@@ -22,8 +22,9 @@ from resight.india import rupees_to_paise
 from resight.integrations import amazon, inbox
 from resight.integrations import amazon_fields as f
 from resight.integrations.models import DeliveryStatus
-from resight.integrations.receiver import PAUSED_DECODE_BYTES, _decode, collector_paused
+from resight.integrations.receiver import PAUSED_DECODE_BYTES, _decode
 from resight.integrations.records import NormalizationError, StoreRef
+from resight.integrations.writer import collector_paused
 from tests.factories import make_store
 
 STORE = StoreRef(id=1, platform=Platform.amazon, name="test", seller_id="A1TEST")

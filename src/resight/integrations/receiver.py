@@ -8,31 +8,26 @@ that commits before the 2xx is sent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import json
-import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Future
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from resight.catalog.models import Platform
 from resight.config import Settings
-from resight.db import transaction
 from resight.errors import BadRequest, PayloadTooLarge, ResightError, Unprocessable
 from resight.integrations import deliveries, inbox, pipeline
 from resight.integrations.credentials import CredentialCache, DeliveryRefused
 from resight.integrations.models import DeliveryStatus
 from resight.integrations.records import StoreRef
 from resight.integrations.signatures import fernet_for
+from resight.integrations.writer import Ingestion, collector_paused
 from resight.ratelimit import RateLimiter
 from resight.realtime.feeds import announce_ingested
 
-T = TypeVar("T")
 KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent")
 # What a delivery's handling reads: the kept headers (stored with it), the API key, the declared size.
 WANTED_HEADERS = (*KEPT_HEADERS, "x-api-key", "content-length")
@@ -40,163 +35,8 @@ MAX_DELIVERY_ID = 200
 _setup_lock = threading.Lock()
 
 
-MAX_GROUP = 512
-# A request waiting on the writer: its event loop and the future the writer settles there.
-Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
-IDLE_SECONDS = 5.0
-
-
-class Ingestion:
-    """Per-app state of the webhook path: the credential cache and the writer thread.
-
-    One thread performs every ingestion write. Deliveries that arrive while it is busy are
-    committed together as one group (each still durable before its 2xx: a request is answered only
-    after its group commits). SQLite has one writer at a time anyway; queueing here is much cheaper
-    than many threads polling its busy handler, and a group costs a handful of statements.
-    """
-
-    def __init__(self, cache: CredentialCache, factory: sessionmaker[Session]) -> None:
-        self.cache = cache
-        self.factory = factory
-        self._queue: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._running = False
-
-    def _put(self, item: Any, outcome: Future[Any] | Waiter) -> None:
-        with self._lock:
-            self._queue.put((item, outcome))
-            if not self._running:
-                self._running = True
-                threading.Thread(target=self._run, name="resight-ingestion-writer", daemon=True).start()
-
-    def _submit(self, item: Callable[[Session], Any]) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._put(item, future)
-        return future
-
-    async def deliver(self, incoming: inbox.Incoming) -> inbox.Receipt:
-        """Store and apply `incoming`; returns once its group has committed.
-
-        An asyncio future settled from the writer with one loop wake-up per group, rather than a
-        concurrent Future per request (a condition variable each, and a wake-up each)."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[inbox.Receipt] = loop.create_future()
-        self._put(incoming, (loop, waiter))
-        return await waiter
-
-    def write(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in its own transaction on the writer thread (blocking the caller)."""
-        result: T = self._submit(work).result()
-        return result
-
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():
-                        self._running = False
-                        return
-                continue
-            batch = [first]
-            while len(batch) < MAX_GROUP:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            deliveries = [(item, waiter) for item, waiter in batch if isinstance(item, inbox.Incoming)]
-            if deliveries:
-                with collector_paused():
-                    outcomes = self._deliver_group(deliveries)
-                _settle(outcomes)
-            for work, future in batch:
-                if not isinstance(work, inbox.Incoming):
-                    self._call(work, future)
-
-    def _deliver_group(self, group: list[tuple[inbox.Incoming, Waiter]]) -> list[tuple[Waiter, Any, bool]]:
-        """(waiter, receipt or exception, failed) for each delivery of the group."""
-        try:
-            with transaction(self.factory) as session:
-                receipts = inbox.receive_many(session, [incoming for incoming, _ in group])
-        except BaseException as exc:
-            if len(group) == 1:
-                return [(group[0][1], exc, True)]
-            # One delivery's unexpected failure must not fail the others: each alone.
-            return [outcome for one in group for outcome in self._deliver_group([one])]
-        return [(waiter, receipt, False) for (_, waiter), receipt in zip(group, receipts, strict=True)]
-
-    def _call(self, work: Callable[[Session], Any], future: Future[Any]) -> None:
-        try:
-            with transaction(self.factory) as session:
-                result = work(session)
-        except BaseException as exc:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-
-
-class _CollectorPause:
-    """No cyclic collection while a group is applied or a large body decoded; the collector runs
-    again once the last of them is done.
-
-    A batch keeps tens of thousands of tracked containers alive until it commits (its decoded
-    JSON, records, product states), so a young-generation pass in the middle walks them all and
-    frees nothing: 1.3-1.7 µs per event of a mixed batch, measured in the server
-    (docs/decisions/0303). Decoding a batch's body on the event loop allocates them: with the
-    collector on, ~90 passes for a 5,000-notification body (4 % of a mixed batch's instructions,
-    decision 0303, fourth pass). When a group is done its records and product states are freed by
-    reference counting, before the next pass. The pause is process-wide, so the event loop's
-    decodes and the writer's groups share one count: the collector comes back when the count
-    drops to zero, and only if it was on when the first pause began. Each pause lasts one group or
-    one decode (about a second for the largest batch); reference counting frees everything
-    without cycles meanwhile."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._resume = False
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0 and self._resume:
-                    gc.enable()
-
-
-collector_paused = _CollectorPause()
 # Bodies from this size on are decoded with the collector paused (a single event's is ~300 bytes).
 PAUSED_DECODE_BYTES = 64 * 1024
-
-
-def _settle(outcomes: list[tuple[Waiter, Any, bool]]) -> None:
-    """Hand the group's outcomes to each event loop that waits for them, one call per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, bool]]] = {}
-    for (loop, waiter), value, failed in outcomes:
-        by_loop.setdefault(loop, []).append((waiter, value, failed))
-    for loop, settled in by_loop.items():
-        # The loop may be closed (shutting down): nobody is left to answer, the group is stored.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve, settled)
-
-
-def _resolve(settled: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
-    for waiter, value, failed in settled:
-        if waiter.done():  # the request was cancelled; its delivery is stored all the same
-            continue
-        if failed:
-            waiter.set_exception(value)
-        else:
-            waiter.set_result(value)
 
 
 def ingestion(app: FastAPI) -> Ingestion:
