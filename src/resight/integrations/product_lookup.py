@@ -27,18 +27,20 @@ _STATUS_BY_NAME = {status.name: status for status in ListingStatus}  # Enum[name
 _SKU = attrgetter("sku")
 _BY_EXTERNAL_ID = attrgetter("by_external_id")
 _ID = itemgetter("id")
+_FIRST = itemgetter(0)
 
 
 def _product_select(columns: Sequence[str], column: str, count: int, sqlite: bool) -> str:
     # By external id, SQLite without ANALYZE statistics picks the (store_id, sku) index and scans
     # the whole store; `+store_id` keeps that term off the index so it probes external_id.
     store = "+store_id" if sqlite and column == "external_id" else "store_id"
-    statement = (
-        f"SELECT {', '.join(columns)} FROM products "
-        f"WHERE {store} = ? AND {column} IN ({placeholders(count)}) ORDER BY id"
-    )
-    # Concurrent deliveries for the same products apply one after the other (PostgreSQL).
-    return statement if sqlite else statement + " FOR UPDATE"
+    where = f"{store} = ? AND {column} IN ({placeholders(count)})"
+    statement = f"SELECT {', '.join(columns)} FROM products WHERE {where}"
+    # PostgreSQL locks the rows in id order, so concurrent deliveries for the same products apply
+    # one after the other without deadlocking. SQLite has one writer; its rows are put in id order
+    # in Python (Catalog._select), which costs a fraction of the temporary b-tree an ORDER BY
+    # copies every column into.
+    return statement if sqlite else statement + " ORDER BY id FOR UPDATE"
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:
@@ -54,6 +56,7 @@ class Catalog:
         self.session = session
         self.store = store
         self.columns = tuple(columns)
+        assert self.columns[0] == "id"  # rows are put in id order by their first value
         self.by_sku: dict[str, dict[str, Any]] = {}
         self.by_external: dict[str, dict[str, Any]] = {}
         self.created: dict[str, int] = {}  # sku -> id of products this delivery created
@@ -75,7 +78,11 @@ class Catalog:
     def _select(self, column: str, values: set[str]) -> None:
         for chunk in _chunks(sorted(values)):
             statement = _product_select(self.columns, column, len(chunk), self.bulk.sqlite)
-            self._remember(self.bulk.query(statement, [self.store.id, *chunk]))
+            rows = self.bulk.query(statement, [self.store.id, *chunk])
+            if self.bulk.sqlite:
+                rows.sort(key=_FIRST)  # id order, as PostgreSQL's ORDER BY gives them (id is first)
+            # In id order, the first of two products sharing an ASIN is the one an ASIN finds.
+            self._remember(rows)
 
     def load(self, skus: set[str], external_ids: set[str]) -> None:
         if skus:
