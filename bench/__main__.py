@@ -68,6 +68,9 @@ class Section:
     servers: int
     load_before: float
     load_after: float
+    # common.cpu_reference_ms just before and just after the section: how fast the host ran it
+    reference_before: float
+    reference_after: float
 
     def summary_row(self) -> str:
         server = f"{self.server_peak_rss_kib / 1024:,.0f} ({self.servers})" if self.servers else "none"
@@ -75,13 +78,15 @@ class Section:
         return (
             f"| {self.title} | {status} | {self.wall_seconds:,.1f} | {self.cpu_seconds:,.1f} "
             f"| {self.bench_peak_rss_kib / 1024:,.0f} | {server} "
-            f"| {self.load_before:.1f} → {self.load_after:.1f} |"
+            f"| {self.load_before:.1f} → {self.load_after:.1f} "
+            f"| {self.reference_before:.0f} → {self.reference_after:.0f} |"
         )
 
     def text(self) -> str:
         footer = (
             f"_Section: {self.wall_seconds:,.0f} s wall, {self.cpu_seconds:,.0f} s CPU (with its servers); "
-            f"load average (1 min) {self.load_before:.1f} at start, {self.load_after:.1f} at end._"
+            f"load average (1 min) {self.load_before:.1f} at start, {self.load_after:.1f} at end; "
+            f"host reference {self.reference_before:.0f} ms before, {self.reference_after:.0f} ms after._"
         )
         if self.error is not None:
             body = f"**This section failed**; its numbers are missing from this run:\n\n```\n{self.error}```"
@@ -91,6 +96,7 @@ class Section:
 
 
 def run_in_child(name: str, quick: bool) -> Section:
+    reference_before = cpu_reference_ms()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "section.json"
@@ -119,6 +125,8 @@ def run_in_child(name: str, quick: bool) -> Section:
         servers=len(servers),
         load_before=load_before,
         load_after=os.getloadavg()[0],
+        reference_before=reference_before,
+        reference_after=cpu_reference_ms(),
     )
 
 
@@ -138,9 +146,10 @@ def report(
         "- Wall-clock numbers depend on what else the machine ran: the load average (1 min) at the "
         "start and end of each section is given, and CPU times beside wall times where it matters.",
         f"- Host speed: a fixed pure-Python loop (`common.cpu_reference_ms`) took {reference[0]:.0f} ms of "
-        f"CPU at the start and {reference[1]:.0f} ms at the end. The host is shared: when it is busier "
-        "every figure here scales with this reference (the load average inside the machine does not "
-        "show it); compare runs by it, and changes by ratios measured in one run.",
+        f"CPU at the start and {reference[1]:.0f} ms at the end, and before and after each section (its "
+        "last column below). The host is shared: when it is busier every figure here scales with this "
+        "reference (the load average inside the machine does not show it); compare runs by it, and "
+        "changes by ratios measured in one run.",
     ]
     if skipped:
         lines.append(f"- Not run this time (--skip): {', '.join(skipped)}.")
@@ -152,8 +161,9 @@ def report(
         "Each section runs in its own process. Peak RSS: the bench process's own (seeding data, "
         "clients) and the largest of the `resight serve` processes it started (how many in brackets).",
         "",
-        "| section | status | wall s | CPU s | bench peak RSS MiB | server peak RSS MiB | load start → end |",
-        "|---|---|---|---|---|---|---|",
+        "| section | status | wall s | CPU s | bench peak RSS MiB | server peak RSS MiB | load start → end "
+        "| host reference ms before → after |",
+        "|---|---|---|---|---|---|---|---|",
         *(section.summary_row() for section in sections),
         "",
     ]
