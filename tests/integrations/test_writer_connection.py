@@ -73,7 +73,10 @@ def _store_names(engine: Engine) -> list[str]:
         return sorted(session.scalars(select(Store.name)))
 
 
-def test_the_writer_keeps_its_connection_while_others_commit_between_its_groups(engine: Engine) -> None:
+def test_the_writer_keeps_its_connection_while_others_commit_between_its_groups(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "IDLE_SECONDS", 60.0)  # no idle stop between the steps, however slow
     sqlite = engine.dialect.name == "sqlite"
     ingestion = writer.Ingestion(CredentialCache(FERNET), make_session_factory(engine))
     checkouts = _writer_checkouts(engine)
@@ -97,7 +100,10 @@ def test_the_writer_keeps_its_connection_while_others_commit_between_its_groups(
         assert verify_chain(session) is None
 
 
-def test_a_failed_transaction_gives_the_connection_back_and_the_next_one_commits(engine: Engine) -> None:
+def test_a_failed_transaction_gives_the_connection_back_and_the_next_one_commits(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "IDLE_SECONDS", 60.0)
     sqlite = engine.dialect.name == "sqlite"
     ingestion = writer.Ingestion(CredentialCache(FERNET), make_session_factory(engine))
     checkouts = _writer_checkouts(engine)
