@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event, text
+from sqlalchemy import BigInteger, Connection, DateTime, Engine, Integer, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
@@ -92,10 +92,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session], **options: Any) -> Iterator[Session]:
-    """The one place that commits: services only flush, this commits or rolls back. `options`
-    go to the factory (a `bind` to one connection: the ingestion writer's)."""
-    session = factory(**options)
+def transaction(factory: sessionmaker[Session], bind: Connection | None = None) -> Iterator[Session]:
+    """The one place that commits: services only flush, this commits or rolls back. `bind`: one
+    connection to work on instead of one from the factory's engine (the ingestion writer keeps
+    its own, integrations/writer.py)."""
+    session = factory() if bind is None else factory(bind=bind)
     try:
         yield session
         session.commit()

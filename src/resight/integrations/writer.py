@@ -159,13 +159,9 @@ class WriterConnection:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        if self._engine is None:
-            with transaction(self._factory) as session:
-                yield session
-            return
-        if self._connection is None:
+        if self._engine is not None and self._connection is None:
             self._connection = self._engine.connect()
-        try:
+        try:  # without an engine to pin (bind None), a connection from the factory as usual
             with transaction(self._factory, bind=self._connection) as session:
                 yield session
         except BaseException:
