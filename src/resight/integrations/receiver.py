@@ -129,7 +129,7 @@ async def receive_delivery(
     except ResightError as exc:
         refused_store = exc.store_id if isinstance(exc, DeliveryRefused) else store_id
         if refused_store is not None:
-            await asyncio.wrap_future(state._submit(_counter(refused_store, exc)))
+            await asyncio.wrap_future(state.submit(_counter(refused_store, exc)))
         raise
     incoming = inbox.Incoming(
         store=store,

@@ -50,9 +50,10 @@ class Ingestion:
                 self._running = True
                 threading.Thread(target=self._run, name="resight-ingestion-writer", daemon=True).start()
 
-    def _submit(self, item: Callable[[Session], Any]) -> Future[Any]:
+    def submit(self, work: Callable[[Session], Any]) -> Future[Any]:
+        """Queue `work` for its own transaction on the writer thread; the future holds its result."""
         future: Future[Any] = Future()
-        self._put(item, future)
+        self._put(work, future)
         return future
 
     async def deliver(self, incoming: inbox.Incoming) -> inbox.Receipt:
@@ -67,7 +68,7 @@ class Ingestion:
 
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in its own transaction on the writer thread (blocking the caller)."""
-        result: T = self._submit(work).result()
+        result: T = self.submit(work).result()
         return result
 
     def _run(self) -> None:
